@@ -1,0 +1,1 @@
+"""Account state: identifiers, passwords, lockout, audit."""

@@ -1,0 +1,1 @@
+"""The login interaction: pages that decide how a person authenticates."""

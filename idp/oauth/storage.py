@@ -1,0 +1,167 @@
+"""Storage of codes and tokens: hashed at rest, single use enforced in SQL.
+
+Every "use once" rule is one conditional UPDATE whose row count says who won,
+so that it holds across threads, workers and hosts on SQLite and PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import time
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import joinedload
+
+from idp.extensions import db
+from idp.models import AuthorizationCode, Token
+
+
+def digest(value: str) -> str:
+    """SHA-256 of a code or token: what the database keeps instead of the value."""
+    return hashlib.sha256(value.encode()).hexdigest()
+
+
+def new_token_value() -> str:
+    """A random opaque token (256 bits)."""
+    return secrets.token_urlsafe(32)
+
+
+def save_code(code: str, *, client_id: str, login, redirect_uri: str, scope: str,
+              nonce: str | None, challenge: str, challenge_method: str, ttl: int) -> None:
+    """Store a new authorization code for ``login`` (a LoginState)."""
+    db.session.add(AuthorizationCode(
+        code_hash=digest(code), client_id=client_id, account_id=login.account_id,
+        redirect_uri=redirect_uri, scope=scope, nonce=nonce, code_challenge=challenge,
+        code_challenge_method=challenge_method, auth_time=login.auth_time, acr=login.acr,
+        amr=list(login.amr), sid=login.sid, expires_at=int(time.time()) + ttl))
+    db.session.commit()
+
+
+def find_code(code: str, client_id: str) -> AuthorizationCode | None:
+    """The unexpired, unused code of this client; a used one counts as a replay."""
+    row = db.session.scalar(select(AuthorizationCode).where(
+        AuthorizationCode.code_hash == digest(code), AuthorizationCode.client_id == client_id))
+    if row is None or row.expires_at <= time.time():
+        return None
+    if row.used_at is not None:
+        report_code_replay(row.id)
+        return None
+    return row
+
+
+def claim_code(row: AuthorizationCode) -> bool:
+    """Mark the code used; True for exactly one caller, however many race."""
+    now = int(time.time())
+    result = db.session.execute(
+        update(AuthorizationCode)
+        .where(AuthorizationCode.id == row.id, AuthorizationCode.used_at.is_(None),
+               AuthorizationCode.expires_at > now)
+        .values(used_at=now))
+    db.session.commit()
+    if result.rowcount != 1:
+        report_code_replay(row.id)
+        return False
+    return True
+
+
+def report_code_replay(code_id: int) -> None:
+    """A code was presented twice: flag it and revoke what it produced."""
+    now = int(time.time())
+    db.session.execute(update(AuthorizationCode).where(AuthorizationCode.id == code_id)
+                       .values(replayed_at=now))
+    db.session.execute(update(Token).where(Token.code_id == code_id, Token.revoked_at.is_(None))
+                       .values(revoked_at=now))
+    db.session.commit()
+
+
+def save_token(token: dict, *, client_id: str, account_id: int, scope: str, settings,
+               code: AuthorizationCode | None = None, parent: Token | None = None) -> Token:
+    """Store the token pair issued from a code or by rotating ``parent``."""
+    now = int(time.time())
+    source = code if code is not None else parent
+    if parent is not None:
+        family_id, absolute = parent.family_id, parent.refresh_expires_at
+        code_id = parent.code_id
+    else:
+        family_id, absolute = secrets.token_hex(16), now + settings.refresh_absolute_ttl
+        code_id = code.id
+    refresh = token.get("refresh_token")
+    row = Token(
+        family_id=family_id, client_id=client_id, account_id=account_id, code_id=code_id,
+        scope=scope, access_token_hash=digest(token["access_token"]),
+        refresh_token_hash=digest(refresh) if refresh else None, issued_at=now,
+        access_expires_at=now + int(token["expires_in"]),
+        refresh_expires_at=absolute if refresh else None,
+        refresh_idle_expires_at=min(absolute, now + settings.refresh_idle_ttl) if refresh else None,
+        auth_time=source.auth_time, acr=source.acr, amr=list(source.amr or []), sid=source.sid)
+    db.session.add(row)
+    db.session.commit()
+    if code is not None and db.session.scalar(
+            select(AuthorizationCode.replayed_at).where(AuthorizationCode.id == code.id)):
+        revoke_family(family_id)
+    return row
+
+
+def find_refresh(refresh_token: str) -> Token | None:
+    """The live token row of a refresh token; a rotated one counts as a replay."""
+    row = db.session.scalar(select(Token).where(Token.refresh_token_hash == digest(refresh_token)))
+    if row is None or row.revoked_at is not None:
+        return None
+    if row.refresh_used_at is not None:
+        revoke_family(row.family_id)
+        return None
+    now = time.time()
+    if row.refresh_expires_at <= now or row.refresh_idle_expires_at <= now:
+        return None
+    return row
+
+
+def claim_refresh(row: Token) -> bool:
+    """Mark a refresh token used; the loser of a race revokes the family."""
+    now = int(time.time())
+    result = db.session.execute(
+        update(Token).where(Token.id == row.id, Token.refresh_used_at.is_(None),
+                            Token.revoked_at.is_(None))
+        .values(refresh_used_at=now))
+    db.session.commit()
+    if result.rowcount != 1:
+        revoke_family(row.family_id)
+        return False
+    return True
+
+
+def find_access(access_token: str) -> Token | None:
+    """The token row of an access token and its account (one query), whatever its state."""
+    return db.session.scalar(select(Token).options(joinedload(Token.account))
+                             .where(Token.access_token_hash == digest(access_token)))
+
+
+def find_any(value: str) -> Token | None:
+    """The row of an access or a refresh token (revocation and introspection)."""
+    h = digest(value)
+    return db.session.scalar(select(Token).options(joinedload(Token.account)).where(
+        (Token.access_token_hash == h) | (Token.refresh_token_hash == h)))
+
+
+def revoke_family(family_id: str) -> None:
+    """Revoke every token of a grant: access and refresh, past and present."""
+    db.session.execute(update(Token).where(Token.family_id == family_id,
+                                           Token.revoked_at.is_(None))
+                       .values(revoked_at=int(time.time())))
+    db.session.commit()
+
+
+def revoke_access(row: Token) -> None:
+    """Revoke one access token, leaving its grant alive."""
+    db.session.execute(update(Token).where(Token.id == row.id)
+                       .values(access_revoked_at=int(time.time())))
+    db.session.commit()
+
+
+def revoke_account_sessions_tokens(account_id: int, sid: str) -> None:
+    """Revoke the tokens issued from one login session (RP-initiated logout)."""
+    db.session.execute(update(Token).where(Token.account_id == account_id, Token.sid == sid,
+                                           Token.revoked_at.is_(None))
+                       .values(revoked_at=int(time.time())))
+    db.session.commit()

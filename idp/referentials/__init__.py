@@ -1,0 +1,1 @@
+"""Reference data (référentiels): the public FINESS and RPPS extracts, parsed and imported."""

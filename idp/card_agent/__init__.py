@@ -1,0 +1,1 @@
+"""The CPS card agent (workstation component)."""

@@ -1,0 +1,41 @@
+"""The benchmark's smoke mode: every scenario against both servers, tiny counts, no failure."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from bench_support import postgres_server_url, require_programs
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_smoke_mode_runs_every_scenario_on_both_servers_without_errors(tmp_path):
+    require_programs("node", "npm", "redis-server")
+    out = tmp_path / "results.json"
+    proc = subprocess.run(
+        [sys.executable, "-m", "bench", "--smoke", "--database-url", postgres_server_url(),
+         "--json", str(out)], cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-4000:]
+    results = json.loads(out.read_text())
+    expected = {"discovery", "jwks", "token_code", "token_refresh", "userinfo", "introspection",
+                "login", "token_code_c50"}
+    assert set(results["scenarios"]) == expected
+    for name, entry in results["scenarios"].items():
+        for side in ("ours", "peer"):
+            (run,) = entry[side]
+            assert run["errors"] == 0, (name, side, run)
+            assert run["requests"] == entry["amount"], (name, side, run)
+            assert run["per_core"] > 0, (name, side, run)
+    assert set(results["scaling"]) == {"ours", "peer"}
+    for side in ("ours", "peer"):
+        assert results["bounds"][side]["argon2_per_core"] > 0
+        assert results["bounds"][side]["rs256_per_core"] > 0
+    # The report renders from these figures (the real one comes from a full run).
+    from bench import report
+
+    assert "| Full login flow" in report.markdown(results)
+    report.chart(results, tmp_path / "chart.png")
+    assert (tmp_path / "chart.png").stat().st_size > 10_000

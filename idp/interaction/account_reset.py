@@ -6,6 +6,7 @@ from flask import Blueprint, redirect, render_template, request, session, url_fo
 
 from idp.accounts import links, reset
 from idp.accounts.identifiers import normalise_email
+from idp.interaction import login_state
 from idp.interaction.pages import render_error
 from idp.interaction.views import guard
 
@@ -85,4 +86,11 @@ def done():
         "message.html", title=TITLE, message="Votre nouveau mot de passe est pris en compte.",
         paragraphs=["Vos sessions ouvertes ont été fermées. Vous pouvez à présent vous "
                     "connecter avec votre nouveau mot de passe."],
-        link_url=url_for("interaction.login"), link_label="ME CONNECTER")
+        link_url=url_for("interaction.login", ticket=_interrupted_ticket()),
+        link_label="ME CONNECTER")
+
+
+def _interrupted_ticket() -> str | None:
+    """The authorization request the user left for « Mot de passe oublié », if still pending."""
+    ticket = session.get("reset_ticket")
+    return ticket if login_state.load_pending(ticket) else None

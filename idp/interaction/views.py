@@ -66,7 +66,7 @@ def _login_page(entry, identifier: str = "", errors=None, banner=None, status: i
         "login.html", client_name=client.name if client else None, identifier=identifier,
         errors=errors or {}, banner=banner, card_enabled="cps" in methods,
         card_url=url_for("card.start", ticket=request.args.get("ticket")),
-        forgot_url=url_for("interaction.forgot_password"),
+        forgot_url=url_for("interaction.forgot_password", ticket=request.args.get("ticket")),
         signup_url=url_for("interaction.signup")), status
 
 
@@ -167,7 +167,11 @@ def _remember_consent(account_id: int, client_id: str, scope: str) -> None:
 
 @bp.get("/mot-de-passe-oublie")
 def forgot_password():
-    """« Mot de passe oublié »: the reset by e-mail link."""
+    """« Mot de passe oublié »: the reset by e-mail link, then back to the service's login."""
+    ticket = request.args.get("ticket")
+    # Kept in the session so that the page after the e-mail link can lead back to the
+    # authorization request that was interrupted (when it has not expired by then).
+    session["reset_ticket"] = ticket if login_state.load_pending(ticket) else None
     return redirect(url_for("reset.request_link"))
 
 

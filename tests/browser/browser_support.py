@@ -21,6 +21,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import urlencode
 
+import pytest
 import requests
 from werkzeug.serving import make_server
 
@@ -33,6 +34,7 @@ CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 CARD_BUTTON = "VOUS CONNECTER PAR CARTE CPS"
+TIMEOUT_MS = 15_000
 
 
 def _import_cps_support():
@@ -62,11 +64,33 @@ def sync_playwright():
     return module.sync_playwright
 
 
+@pytest.fixture(scope="module")
+def browser():
+    """Debian's Chromium, headless, through Playwright."""
+    executable = chromium_executable()
+    playwright = sync_playwright()().start()
+    try:
+        chromium = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+    finally:
+        playwright.stop()
+
+
+@pytest.fixture
+def page(browser):
+    """A fresh browser profile (no cookies)."""
+    context = browser.new_context(locale="fr-FR", viewport={"width": 1100, "height": 900})
+    context.set_default_timeout(TIMEOUT_MS)
+    yield context.new_page()
+    context.close()
+
+
 # ---------------------------------------------------------------------------
 # Servers: the IdP (werkzeug, threaded) and the card agent, in this process
 # ---------------------------------------------------------------------------
 
-class _Deferred:
+class Deferred:
     """A WSGI app whose target is set once known (the IdP needs its own URL as issuer)."""
 
     def __init__(self) -> None:
@@ -100,14 +124,15 @@ class LiveCardIdp:
 
 
 @contextlib.contextmanager
-def live_card_idp(make_app, pki: dict, reader: str = "", agent: bool = True) -> Iterator[LiveCardIdp]:
+def live_card_idp(make_app, pki: dict, reader: str = "", agent: bool = True,
+                  **settings) -> Iterator[LiveCardIdp]:
     """Serve the IdP on a free loopback port with ``password,cps`` and the test PKI, and
     run the real card agent (``idp.card_agent.server``, on the first reader whose name
     contains ``reader``) allowing that origin only. Without ``agent``, the page points
-    to a loopback port where nothing listens."""
+    to a loopback port where nothing listens. ``settings`` are more IDP_* settings."""
     from conftest import OIDC
 
-    wsgi = _Deferred()
+    wsgi = Deferred()
     server = make_server("127.0.0.1", 0, wsgi, threaded=True)
     issuer = f"http://127.0.0.1:{server.server_port}"
     with contextlib.ExitStack() as stack:
@@ -118,7 +143,7 @@ def live_card_idp(make_app, pki: dict, reader: str = "", agent: bool = True) -> 
         else:
             agent_url = f"http://127.0.0.1:{cps_support.free_port()}"  # nothing listens there
         wsgi.app = make_app(**cps_support.cps_config(pki, IDP_ISSUER=issuer,
-                                                     IDP_CPS_AGENT_URL=agent_url))
+                                                     IDP_CPS_AGENT_URL=agent_url, **settings))
         stack.enter_context(serving(server))
         yield LiveCardIdp(issuer=issuer, agent_url=agent_url, app=wsgi.app,
                           oidc=OIDC(wsgi.app, wsgi.app.test_client()))

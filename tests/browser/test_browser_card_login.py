@@ -19,53 +19,27 @@ import re
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-from browser_support import (
+from browser_support import (  # noqa: F401  (fixtures)
     CARD_BUTTON,
-    CHROMIUM_ARGS,
     PageWatch,
     authorization_url,
+    browser,
     card_in_reader,
-    chromium_executable,
     cps_support,
     exchange_code,
     id_token_claims,
     live_card_idp,
+    page,
     relying_party_callback,
     screenshot,
-    sync_playwright,
 )
 
 PIN = cps_support.PIN
 WRONG_PIN = "0000"
-TIMEOUT_MS = 15_000
 
 # Session fixtures of tests/cps/cps_support.py: a test PKI, pcscd with the vpcd reader.
 pki = cps_support.pki
 pcsc = cps_support.pcsc
-
-
-@pytest.fixture(scope="module")
-def browser():
-    """Debian's Chromium, headless, through Playwright."""
-    executable = chromium_executable()
-    playwright = sync_playwright()().start()
-    try:
-        chromium = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
-    finally:
-        playwright.stop()
-
-
-@pytest.fixture
-def page(browser):
-    """A fresh browser profile (no cookies)."""
-    context = browser.new_context(locale="fr-FR", viewport={"width": 1100, "height": 900})
-    context.set_default_timeout(TIMEOUT_MS)
-    yield context.new_page()
-    context.close()
-
-
 @pytest.fixture
 def redirect_uri():
     """The relying party's redirect URI, served on the loopback interface."""

@@ -12,6 +12,7 @@ from sqlalchemy import (
     Boolean,
     Date,
     DateTime,
+    Float,
     ForeignKey,
     Integer,
     String,
@@ -214,7 +215,7 @@ class SigningKey(db.Model):
     kid: Mapped[str] = mapped_column(String(64), primary_key=True)
     alg: Mapped[str] = mapped_column(String(8))
     state: Mapped[str] = mapped_column(String(8))  # next | current | retired
-    created_at: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[float] = mapped_column(Float)  # sub-second (publication delay)
     activated_at: Mapped[int | None] = mapped_column(Integer)
     retired_at: Mapped[int | None] = mapped_column(Integer)
     remove_after: Mapped[int | None] = mapped_column(Integer)

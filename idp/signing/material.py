@@ -28,16 +28,16 @@ def generate(alg: str):
     raise KeyMaterialError(f"unsupported algorithm {alg!r}; choose one of {', '.join(ALGORITHMS)}")
 
 
-def check_alg(private_key, alg: str) -> None:
-    """Refuse a key that cannot sign with ``alg``."""
+def check_alg(private_key, alg: str, where: str = "this key") -> None:
+    """Refuse a key that cannot sign with ``alg``; the error names ``where`` it came from."""
     if alg in ("RS256", "PS256") and isinstance(private_key, rsa.RSAPrivateKey):
         if private_key.key_size < 2048:
-            raise KeyMaterialError("RSA keys must have at least 2048 bits")
+            raise KeyMaterialError(f"{where}: RSA keys must have at least 2048 bits")
         return
     if alg == "ES256" and isinstance(private_key, ec.EllipticCurvePrivateKey) \
             and isinstance(private_key.curve, ec.SECP256R1):
         return
-    raise KeyMaterialError(f"this key cannot sign with {alg}")
+    raise KeyMaterialError(f"{where} cannot sign with {alg}")
 
 
 def to_pem(private_key, passphrase: bytes | None) -> bytes:

@@ -15,7 +15,7 @@ class KeyRecord:
     kid: str
     alg: str
     state: str
-    created_at: int
+    created_at: float  # sub-second: the publication delay is counted from it
     activated_at: int | None = None
     retired_at: int | None = None
     remove_after: int | None = None

@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import json
 import logging
+import math
+import re
 import threading
 import time
 from dataclasses import dataclass
@@ -105,7 +107,7 @@ class KeyService:
                 try:
                     private = material.from_pem(record.pem, self.passphrase,
                                                 f"signing key {record.kid}")
-                    material.check_alg(private, record.alg)
+                    material.check_alg(private, record.alg, f"signing key {record.kid}")
                 except material.KeyMaterialError as exc:
                     raise KeyStoreError(f"{exc}. Restore the key from a backup; it is never "
                                         "replaced automatically.") from exc
@@ -134,7 +136,9 @@ class KeyService:
 
     def listing(self) -> list[dict]:
         """Metadata of every key, for ``idp keys list``."""
-        return [r.metadata() for r in self.snapshot_fresh().records]
+        # Whole seconds, like the other dates (the store keeps the fraction).
+        return [{**r.metadata(), "created_at": int(r.created_at)}
+                for r in self.snapshot_fresh().records]
 
     def snapshot_fresh(self) -> Snapshot:
         """The key set re-read from the store now (admin commands)."""
@@ -143,25 +147,34 @@ class KeyService:
 
     # --- changing --------------------------------------------------------------------------
 
-    def _new_record(self, alg: str, state: str, now: int, private=None,
+    @property
+    def publication_delay(self) -> float:
+        """How long a next key is published before it may sign.
+
+        A relying party may cache the JWKS for ``jwks_max_age`` seconds, and another
+        instance of the IdP may serve its previous key set for up to ``refresh_seconds``.
+        """
+        return self.jwks_max_age + self.refresh_seconds
+
+    def _new_record(self, alg: str, state: str, now: float, private=None,
                     source: str = "generated", kid: str | None = None) -> KeyRecord:
         private = private if private is not None else material.generate(alg)
         material.check_alg(private, alg)
         return KeyRecord(kid=kid or material.new_kid(private), alg=alg, state=state,
-                         created_at=now, activated_at=now if state == CURRENT else None,
+                         created_at=now, activated_at=int(now) if state == CURRENT else None,
                          source=source, pem=material.to_pem(private, self.passphrase))
 
-    def _retire(self, record: KeyRecord, now: int) -> KeyRecord:
+    def _retire(self, record: KeyRecord, now: float) -> KeyRecord:
         # Published until every token it signed has expired and every cached JWKS is fresh.
-        return record.evolve(state=RETIRED, retired_at=now,
-                             remove_after=now + self.token_lifetime + self.jwks_max_age)
+        return record.evolve(state=RETIRED, retired_at=int(now),
+                             remove_after=int(now) + self.token_lifetime + self.jwks_max_age)
 
     def ensure_initialised(self, created: list[str] | None = None) -> None:
         """On a first start, create a current and a next RS256 key."""
         with self.store.transaction() as tx:
             if tx.records:
                 return
-            now = int(self.clock())
+            now = self.clock()
             tx.put(self._new_record(material.DEFAULT_ALG, CURRENT, now))
             tx.put(self._new_record(material.DEFAULT_ALG, NEXT, now))
         if created is not None:
@@ -176,7 +189,7 @@ class KeyService:
         (the scheduled rotation; re-checked inside the lock so two workers rotate once).
         """
         with self.store.transaction() as tx:
-            now = int(self.clock())
+            now = self.clock()
             current = next((r for r in tx.records if r.alg == alg and r.state == CURRENT), None)
             nxt = next((r for r in tx.records if r.alg == alg and r.state == NEXT), None)
             if due_before is not None and current is not None \
@@ -187,11 +200,12 @@ class KeyService:
                 return {"rotated": False, "reason": "no next key: one was published; rotate again "
                         f"in {self.jwks_max_age} s"}
             age = now - nxt.created_at
-            if current is not None and age < self.jwks_max_age and not force:
+            if current is not None and age < self.publication_delay and not force:
                 raise RotationRefused(
-                    f"next key {nxt.kid} was published {age} s ago; relying parties may cache the "
-                    f"JWKS for {self.jwks_max_age} s. Rotate in {self.jwks_max_age - age} s or use --force.")
-            tx.put(nxt.evolve(state=CURRENT, activated_at=now))
+                    f"next key {nxt.kid} was published {age:.1f} s ago; relying parties may cache "
+                    f"the JWKS for {self.jwks_max_age} s. Rotate in "
+                    f"{math.ceil(self.publication_delay - age)} s or use --force.")
+            tx.put(nxt.evolve(state=CURRENT, activated_at=int(now)))
             if current is not None:
                 tx.put(self._retire(current, now))
             new_next = self._new_record(alg, NEXT, now)
@@ -204,7 +218,7 @@ class KeyService:
     def retire(self, kid: str) -> dict:
         """Retire a key now (e.g. compromised). A current key is replaced by its next at once."""
         with self.store.transaction() as tx:
-            now = int(self.clock())
+            now = self.clock()
             record = _find(tx.records, kid)
             if record.state == RETIRED:
                 raise RotationRefused(f"key {kid} is already retired")
@@ -212,7 +226,7 @@ class KeyService:
             promoted = None
             if record.state == CURRENT:
                 nxt = next((r for r in tx.records if r.alg == record.alg and r.state == NEXT), None)
-                promoted = (nxt.evolve(state=CURRENT, activated_at=now) if nxt
+                promoted = (nxt.evolve(state=CURRENT, activated_at=int(now)) if nxt
                             else self._new_record(record.alg, CURRENT, now))
                 tx.put(promoted)
                 tx.put(self._new_record(record.alg, NEXT, now))
@@ -225,7 +239,7 @@ class KeyService:
             record = _find(tx.records, kid)
             if record.state != RETIRED:
                 raise RotationRefused(f"key {kid} is {record.state}: retire it first")
-            now = int(self.clock())
+            now = self.clock()
             if not force and record.remove_after and now < record.remove_after:
                 raise RotationRefused(
                     f"tokens signed by {kid} may be valid until {record.remove_after} "
@@ -239,25 +253,31 @@ class KeyService:
         with self.store.transaction() as tx:
             if any(r.alg == alg and r.state == NEXT for r in tx.records):
                 raise RotationRefused(f"there is already a next key for {alg}")
-            record = self._new_record(alg, NEXT, int(self.clock()))
+            record = self._new_record(alg, NEXT, self.clock())
             tx.put(record)
         self._checked_at = 0.0
         return {"next": record.kid, "alg": alg}
 
     def import_key(self, data: bytes, alg: str, kid: str | None = None) -> dict:
         """Import a private key (PEM or JWK, e.g. an HSM export) as the next key of ``alg``."""
+        if kid is not None and not _KEPT_KID.fullmatch(kid):
+            raise RotationRefused("a kid is 1 to 64 printable ASCII characters, without spaces")
         private = material.from_import(data)
         with self.store.transaction() as tx:
-            record = self._new_record(alg, NEXT, int(self.clock()), private=private,
+            record = self._new_record(alg, NEXT, self.clock(), private=private,
                                       source="imported", kid=kid)
             if any(r.kid == record.kid for r in tx.records):
                 raise RotationRefused(f"a key with kid {record.kid} already exists")
             for other in tx.records:
                 if other.alg == alg and other.state == NEXT:
-                    tx.put(self._retire(other, int(self.clock())))
+                    tx.put(self._retire(other, self.clock()))
             tx.put(record)
         self._checked_at = 0.0
         return {"imported": record.kid, "alg": alg, "state": NEXT}
+
+
+# A kept kid is published in the JWKS and stored in a 64-character column.
+_KEPT_KID = re.compile(r"[\x21-\x7e]{1,64}")
 
 
 def _find(records, kid: str) -> KeyRecord:

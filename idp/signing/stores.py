@@ -9,8 +9,10 @@ changes. Rotation is correct because it happens inside that transaction.
 from __future__ import annotations
 
 import fcntl
+import hashlib
 import json
 import os
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -42,12 +44,12 @@ class Transaction:
 
 
 @contextmanager
-def _flock(path: Path) -> Iterator[None]:
-    """An exclusive lock between processes of this host."""
+def _flock(path: Path, mode: int = fcntl.LOCK_EX) -> Iterator[None]:
+    """A lock between processes of this host: exclusive, or shared with ``LOCK_SH``."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
     try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
+        fcntl.flock(fd, mode)
         yield
     finally:
         fcntl.flock(fd, fcntl.LOCK_UN)
@@ -60,8 +62,26 @@ def _check_record(record: KeyRecord, where: str) -> KeyRecord:
     return record
 
 
+_PLAIN_KID = re.compile(r"[A-Za-z0-9_-]{1,64}")
+
+
+def file_stem(kid: str) -> str:
+    """The file name of a key: its kid when that is a plain name, else a digest of it.
+
+    An imported key keeps the kid it had elsewhere, often a URL or a path: it must
+    never choose where the file goes.
+    """
+    if _PLAIN_KID.fullmatch(kid) and not kid.startswith("kid-"):
+        return kid
+    return "kid-" + hashlib.sha256(kid.encode()).hexdigest()[:40]
+
+
 class FileKeyStore:
-    """``<kid>.pem`` (PKCS#8, mode 0600) and ``<kid>.json`` (metadata) in one directory."""
+    """``<stem>.pem`` (PKCS#8, mode 0600) and ``<stem>.json`` (metadata) in one directory.
+
+    Writers hold an exclusive lock on ``.lock`` for a whole change (several files);
+    readers take it shared, so that no reader sees half of a rotation.
+    """
 
     def __init__(self, directory: Path) -> None:
         self.directory = Path(directory)
@@ -77,7 +97,10 @@ class FileKeyStore:
 
     def load(self) -> list[KeyRecord]:
         """Every key of the directory; any unreadable or unsafe file is an error."""
-        self.directory.mkdir(parents=True, exist_ok=True)
+        with _flock(self.directory / ".lock", fcntl.LOCK_SH):
+            return self._load()
+
+    def _load(self) -> list[KeyRecord]:
         records = []
         for pem_path in sorted(self.directory.glob("*.pem")):
             meta_path = pem_path.with_suffix(".json")
@@ -92,6 +115,9 @@ class FileKeyStore:
             except (OSError, ValueError, TypeError) as exc:
                 raise KeyStoreError(f"cannot read signing key {pem_path.stem}: {exc}. Restore it "
                                     "from a backup; it is never replaced automatically.") from exc
+            if file_stem(record.kid) != pem_path.stem:
+                raise KeyStoreError(f"{meta_path} holds key {record.kid!r}, not {pem_path.stem!r}: "
+                                    "a file was renamed; restore the key files from a backup")
             records.append(_check_record(record, str(meta_path)))
         for meta_path in self.directory.glob("*.json"):
             if not meta_path.with_suffix(".pem").exists():
@@ -109,17 +135,17 @@ class FileKeyStore:
     def transaction(self) -> Iterator[Transaction]:
         """Exclusive between processes of this host (a lock file next to the keys)."""
         with _flock(self.directory / ".lock"):
-            tx = Transaction(self.load())
+            tx = Transaction(self._load())
             yield tx
             for record in tx.puts:
-                pem_path = self.directory / f"{record.kid}.pem"
+                pem_path = self.directory / f"{file_stem(record.kid)}.pem"
                 if not pem_path.exists():
                     self._write(pem_path, record.pem)
                 self._write(pem_path.with_suffix(".json"),
                             json.dumps(record.metadata(), indent=2).encode())
             for kid in tx.deletes:
-                (self.directory / f"{kid}.json").unlink(missing_ok=True)
-                (self.directory / f"{kid}.pem").unlink(missing_ok=True)
+                (self.directory / f"{file_stem(kid)}.json").unlink(missing_ok=True)
+                (self.directory / f"{file_stem(kid)}.pem").unlink(missing_ok=True)
 
 
 class DatabaseKeyStore:

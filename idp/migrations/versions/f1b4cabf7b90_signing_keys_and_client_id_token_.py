@@ -21,7 +21,7 @@ def upgrade():
     sa.Column('kid', sa.String(length=64), nullable=False),
     sa.Column('alg', sa.String(length=8), nullable=False),
     sa.Column('state', sa.String(length=8), nullable=False),
-    sa.Column('created_at', sa.Integer(), nullable=False),
+    sa.Column('created_at', sa.Float(), nullable=False),
     sa.Column('activated_at', sa.Integer(), nullable=True),
     sa.Column('retired_at', sa.Integer(), nullable=True),
     sa.Column('remove_after', sa.Integer(), nullable=True),

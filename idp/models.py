@@ -267,7 +267,8 @@ class Professional(db.Model):
     national_id: Mapped[str] = mapped_column(String(12), primary_key=True)  # 8+RPPS or 0+ADELI
     id_type: Mapped[str] = mapped_column(String(1))
     identifier: Mapped[str] = mapped_column(String(11), index=True)
-    civility_code: Mapped[str | None] = mapped_column(String(4))
+    exercise_civility_code: Mapped[str | None] = mapped_column(String(4))  # DR, PR...
+    civility_code: Mapped[str | None] = mapped_column(String(4))  # M, MME
     civility_label: Mapped[str | None] = mapped_column(String(40))
     family_name: Mapped[str] = mapped_column(String(100), index=True)
     given_name: Mapped[str | None] = mapped_column(String(100))

@@ -63,7 +63,8 @@ class Person:
     id_origin: str | None  # "RPPS" | "ADELI"
     given_name: str | None
     family_name: str | None
-    civility: str | None
+    civility: str | None  # M, MME
+    exercise_civility: str | None  # DR, PR... (civilité d'exercice)
     profession_code: str | None
     profession_label: str | None
     skill_type: str | None
@@ -123,7 +124,8 @@ def person_of(account: Account) -> Person | None:
         id_origin=("RPPS" if ids[0].startswith("8") else "ADELI") if ids else None,
         given_name=(row.given_name if row else None) or account.given_name,
         family_name=(row.family_name if row else None) or account.family_name,
-        civility=row.civility_code if row else None, profession_code=code,
+        civility=row.civility_code if row else None,
+        exercise_civility=row.exercise_civility_code if row else None, profession_code=code,
         profession_label=(row.profession_label if row else None) or PROFESSIONS.get(code or ""),
         skill_type="S" if first and first.skill_code else None,
         skill_code=first.skill_code if first else None, category_code="C" if row else None)

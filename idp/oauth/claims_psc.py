@@ -33,7 +33,7 @@ def psc_claims(account: Account) -> dict:
     activities = [_activity(a) for a in domain.activities_of(account)]
     exercice = {"codeProfession": person.profession_code,
                 "codeCategorieProfessionnelle": person.category_code,
-                "codeCiviliteDexercice": "DR" if person.profession_code == "10" else None,
+                "codeCiviliteDexercice": person.exercise_civility,
                 "nomDexercice": person.family_name, "prenomDexercice": person.given_name,
                 "codeTypeSavoirFaire": person.skill_type, "codeSavoirFaire": person.skill_code,
                 "activities": activities}

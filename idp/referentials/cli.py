@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import click
@@ -38,12 +39,24 @@ def _report(summary) -> None:
                                    "(listed above); the other lines were imported")
 
 
+def _report_json(summary) -> None:
+    click.echo(json.dumps({
+        "lines": summary.lines, "seconds": round(summary.seconds, 3),
+        "upserted": summary.upserted, "created": summary.created, "ignored": summary.ignored,
+        "rejected": [{"line": number, "reason": reason} for number, reason in summary.rejected],
+    }, ensure_ascii=False))
+    if summary.rejected:
+        raise SystemExit(1)
+
+
 def _command(kind: str):
     @import_.command(kind)
     @click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
     @click.option("--progress/--no-progress", default=True, show_default=True,
                   help="Progress bar with rate and ETA on stderr.")
-    def command(path: Path, progress: bool) -> None:
+    @click.option("--json", "as_json", is_flag=True,
+                  help="Print the summary as JSON (exit status 1 when lines were skipped).")
+    def command(path: Path, progress: bool, as_json: bool) -> None:
         from idp.cli import _app, upgrade_database
         from idp.referentials import importer
 
@@ -56,7 +69,7 @@ def _command(kind: str):
                               show_progress=progress)
             except importer.ImportAborted as exc:
                 raise click.ClickException(f"{exc}; nothing imported") from None
-        _report(summary)
+        (_report_json if as_json else _report)(summary)
 
     command.__doc__ = f"Import a {kind.upper()} extract."
     return command

@@ -34,6 +34,7 @@ import pytest
 
 INTEROP_DIR = Path(__file__).resolve().parent
 REPO_ROOT = INTEROP_DIR.parent.parent
+RPPS_SAMPLE = REPO_ROOT / "idp" / "data" / "samples" / "PS_LibreAcces_Personne_activite_sample.txt"
 
 STARTUP_TIMEOUT_S = 30.0
 CLI_TIMEOUT_S = 120.0
@@ -287,7 +288,14 @@ def live_idp(tmp_path_factory) -> LiveIdp:
 
 @pytest.fixture(scope="session")
 def ps_account(live_idp: LiveIdp) -> dict:
-    """A health professional account with a password (created once per session)."""
+    """A health professional account with a password (created once per session).
+
+    The professional is in the RPPS sample that is imported first, as every real one is
+    in the national referential: the ``scope_all`` claims come from there.
+    """
+    imported = live_idp.cli("referentials", "import", "rpps", str(RPPS_SAMPLE), "--no-progress",
+                            "--json")
+    assert imported["rejected"] == [] and imported["lines"] > 0, imported
     created = live_idp.cli(
         "accounts", "create-ps",
         "--email", PS_EMAIL,

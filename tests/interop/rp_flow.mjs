@@ -418,7 +418,7 @@ async function browse(jar, startUrl, { stopPrefix, identifier, password, decisio
 
 function toPlain(value, depth = 0) {
   if (value === null || value === undefined) return value ?? null;
-  if (depth > 4) return String(value);
+  if (depth > 8) return String(value);  // a guard against cycles; PSC claims nest 6 deep
   if (typeof value === 'bigint') return value.toString();
   if (typeof value !== 'object') return typeof value === 'function' ? undefined : value;
   if (value instanceof URLSearchParams) return Object.fromEntries(value);

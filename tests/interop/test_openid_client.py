@@ -36,7 +36,7 @@ RP_TIMEOUT_S = 120
 NPM_TIMEOUT_S = 600
 # Never fetched: nothing listens there, the "browser" stops at the redirect.
 RP_BASE = "http://127.0.0.1:8765/interop"
-SCOPE = "openid profile email offline_access"
+SCOPE = "openid profile email offline_access scope_all"
 
 
 # ---------------------------------------------------------------------------
@@ -276,6 +276,31 @@ def test_userinfo(flow: Flow):
     assert userinfo.get("given_name") == flow.account["given_name"], userinfo
     assert userinfo.get("family_name") == flow.account["family_name"], userinfo
     assert userinfo.get("email") == flow.account["email"], userinfo
+
+
+def test_userinfo_has_the_pro_sante_connect_shape(flow: Flow):
+    """scope_all: what an RP written for Pro Santé Connect reads, with PSC's key names."""
+    userinfo = flow.need("userinfo")
+    assert userinfo["SubjectNameID"] == "899700427885", flow.describe("userinfo")
+    assert userinfo["preferred_username"] == "899700427885"
+    assert userinfo["SubjectRole"] == ["10^1.2.250.1.213.1.1.5.5"]
+    assert userinfo["otherIds"] == [{"identifiant": "899700427885", "origine": "RPPS",
+                                     "qualite": 1}]
+    (exercice,) = userinfo["SubjectRefPro"]["exercices"]
+    assert userinfo["SubjectRefPro"]["codeCivilite"] == "M"
+    assert {k: exercice[k] for k in ("codeProfession", "codeCategorieProfessionnelle",
+                                     "codeCiviliteDexercice", "nomDexercice", "prenomDexercice",
+                                     "codeSavoirFaire")} == {
+        "codeProfession": "10", "codeCategorieProfessionnelle": "C", "codeCiviliteDexercice": "DR",
+        "nomDexercice": "DOC0042788", "prenomDexercice": "KIT", "codeSavoirFaire": "SM54"}
+    # The libéral practice of the RPPS sample; the salaried one needs a CIS enrollment.
+    (activity,) = exercice["activities"]
+    assert activity == {"codeModeExercice": "L", "codeSecteurDactivite": "SA07",
+                        "identifiantTechniqueDeLaStructure": "R10267101",
+                        "raisonSocialeSite": "CABINET M DOC0042788", "codePostal": "75009",
+                        "bureauCedex": "75009 PARIS"}
+    assert userinfo["SubjectOrganization"] == "CABINET M DOC0042788"
+    assert userinfo["SubjectOrganizationID"] == "R10267101"
 
 
 def test_introspection(flow: Flow):

@@ -1,5 +1,6 @@
 """Importing the public FINESS and RPPS extracts: layouts, upserts, malformed lines, speed."""
 
+import json
 import time
 
 from lifecycle_support import FINESS_SAMPLE, RPPS_SAMPLE
@@ -81,6 +82,14 @@ def test_lifecycle_cli_reports_and_fails_loudly(app, base_config, tmp_path, monk
     not_finess.write_text("hello;world\n")
     result = runner.invoke(referentials, ["import", "finess", str(not_finess), "--no-progress"])
     assert result.exit_code != 0 and "nothing imported" in result.output
+
+    result = runner.invoke(referentials, ["import", "finess", str(damaged), "--no-progress",
+                                          "--json"])
+    assert result.exit_code == 1
+    report = json.loads(result.stdout)
+    assert report["rejected"] == [{"line": 3, "reason": report["rejected"][0]["reason"]}]
+    assert "invalid FINESS" in report["rejected"][0]["reason"]
+    assert report["lines"] > 3 and report["upserted"]["ref_establishments"] > 0
 
 
 def test_lifecycle_rpps_sample_imports_professionals_and_activities(app, tmp_path):

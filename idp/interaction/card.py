@@ -24,6 +24,8 @@ from flask import (
     url_for,
 )
 
+from idp.accounts import notifications
+from idp.accounts.audit import EVENT_LABELS
 from idp.authenticators import enabled
 from idp.authenticators.base import LoginContext, Outcome
 from idp.cps import errors, mapping, proxy_header, signup
@@ -123,6 +125,8 @@ def _finish(result, entry, ticket):
     """Turn a card login result into a login, an account creation or the page with a message."""
     if result.succeeded:
         login_state.establish_login(result)
+        notifications.login_notice(db.session.get(Account, result.account_id),
+                                   EVENT_LABELS["card_login"])
         target = url_for("interaction.signed_in")
         if entry is not None:
             login_state.update_pending(ticket, login_at=time.time())

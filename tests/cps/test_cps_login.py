@@ -56,6 +56,20 @@ def _card_page_of(oidc, client_id) -> tuple[CardBrowser, str]:
     return CardBrowser(oidc.client, card_url), verifier
 
 
+def test_card_login_sends_the_login_notification(oidc, pki, mailbox):
+    from idp.accounts import notifications
+
+    client_id, _secret = oidc.register_client()
+    oidc.create_ps(email=KIT_EMAIL)
+    browser, _verifier = _card_page_of(oidc, client_id)
+    assert browser.login_with_key(pki, "kit").status_code == 303
+    notifications.wait_sent()
+    [notice] = [m for m in mailbox.messages if m["To"] == KIT_EMAIL]
+    assert "nouvelle connexion" in notice["Subject"]
+    text = next(part for part in notice.walk() if part.get_content_type() == "text/plain")
+    assert "(connexion par carte cps)" in text.get_payload(decode=True).decode()
+
+
 def _logged_in(client) -> bool:
     return client.get("/connecte").status_code == 200
 

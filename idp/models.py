@@ -268,6 +268,7 @@ class Professional(db.Model):
     id_type: Mapped[str] = mapped_column(String(1))
     identifier: Mapped[str] = mapped_column(String(11), index=True)
     exercise_civility_code: Mapped[str | None] = mapped_column(String(4))  # DR, PR...
+    exercise_civility_label: Mapped[str | None] = mapped_column(String(40))  # Docteur...
     civility_code: Mapped[str | None] = mapped_column(String(4))  # M, MME
     civility_label: Mapped[str | None] = mapped_column(String(40))
     family_name: Mapped[str] = mapped_column(String(100), index=True)

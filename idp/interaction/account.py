@@ -93,6 +93,8 @@ def home():
     """« Mon compte »: informations professionnelles, connexion et sécurité, paramètres."""
     _, account = _current_account()
     if account is None:
+        # Back here once logged in (a flag, not a URL: nothing to redirect elsewhere).
+        session["login_for_account_page"] = True
         return redirect(url_for("interaction.login"), 303)
     return _page(account)
 

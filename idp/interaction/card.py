@@ -33,7 +33,7 @@ from idp.cps.identity import CardIdentity
 from idp.extensions import db
 from idp.interaction import login_state
 from idp.interaction.pages import render_error
-from idp.interaction.views import client_of, guard, pending_or_error
+from idp.interaction.views import client_of, guard, landing_url, pending_or_error
 from idp.models import Account
 from idp.security import CSP
 
@@ -127,7 +127,7 @@ def _finish(result, entry, ticket):
         login_state.establish_login(result)
         notifications.login_notice(db.session.get(Account, result.account_id),
                                    EVENT_LABELS["card_login"])
-        target = url_for("interaction.signed_in")
+        target = landing_url()
         if entry is not None:
             login_state.update_pending(ticket, login_at=time.time())
             target = url_for("oauth.resume", ticket=ticket)

@@ -100,9 +100,17 @@ def login():
         return held_back
     login_state.establish_login(result)
     if entry is None:
-        return redirect(url_for("interaction.signed_in"), 303)
+        return redirect(landing_url(), 303)
     login_state.update_pending(ticket, login_at=time.time())
     return redirect(url_for("oauth.resume", ticket=ticket), 303)
+
+
+def landing_url() -> str:
+    """Where a login that no service asked for ends: the account page when the user came
+    from it, else the « Vous êtes connecté » page."""
+    if session.pop("login_for_account_page", False):
+        return url_for("account.home")
+    return url_for("interaction.signed_in")
 
 
 def _stronger_login(ticket: str):

@@ -19,7 +19,7 @@ COLUMN_COUNTS = (52, 56)
 
 # Column positions (0-based) of the fields the IdP keeps.
 ID_TYPE, ID_PP, ID_NAT = 0, 1, 2
-EXERCISE_CIVILITY_CODE, CIVILITY_CODE, CIVILITY_LABEL = 3, 5, 6
+EXERCISE_CIVILITY_CODE, EXERCISE_CIVILITY_LABEL, CIVILITY_CODE, CIVILITY_LABEL = 3, 4, 5, 6
 FAMILY_NAME, GIVEN_NAME = 7, 8
 PROFESSION_CODE, PROFESSION_LABEL = 9, 10
 SKILL_CODE, SKILL_LABEL = 15, 16
@@ -76,6 +76,7 @@ def parse(text: str, check_key: bool = True) -> tuple[dict, dict]:
                  f[SKILL_CODE], f[SECTOR_CODE], role)
     person = {"national_id": national, "id_type": f[ID_TYPE], "identifier": f[ID_PP],
               "exercise_civility_code": f[EXERCISE_CIVILITY_CODE] or None,
+              "exercise_civility_label": f[EXERCISE_CIVILITY_LABEL] or None,
               "civility_code": f[CIVILITY_CODE] or None,
               "civility_label": f[CIVILITY_LABEL] or None, "family_name": f[FAMILY_NAME],
               "given_name": f[GIVEN_NAME] or None, "profession_code": f[PROFESSION_CODE] or None,

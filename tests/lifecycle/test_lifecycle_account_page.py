@@ -34,8 +34,15 @@ def post_account(client, path, data):
     return client.post(path, data={"csrf_token": token, **data})
 
 
-def test_lifecycle_account_page_needs_a_login(browser):
+def test_lifecycle_account_page_needs_a_login_and_comes_back_after_it(browser, lc_app):
     assert browser.get("/mon-compte").headers["Location"].endswith("/login")
+    from conftest import OIDC
+
+    OIDC(lc_app, browser).create_ps(email=EMAIL, am="751234565", rpps="99700427885")
+    answer = login(browser, EMAIL, PASSWORD)
+    assert answer.status_code == 303 and answer.headers["Location"].endswith("/mon-compte")
+    # A login that the account page did not ask for ends on « Vous êtes connecté ».
+    assert login(lc_app.test_client(), EMAIL, PASSWORD).headers["Location"].endswith("/connecte")
 
 
 def test_lifecycle_account_page_shows_the_three_sections_from_the_referentials(browser, lc_app,

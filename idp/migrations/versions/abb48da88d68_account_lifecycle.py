@@ -107,6 +107,7 @@ def upgrade():
     sa.Column('id_type', sa.String(length=1), nullable=False),
     sa.Column('identifier', sa.String(length=11), nullable=False),
     sa.Column('exercise_civility_code', sa.String(length=4), nullable=True),
+    sa.Column('exercise_civility_label', sa.String(length=40), nullable=True),
     sa.Column('civility_code', sa.String(length=4), nullable=True),
     sa.Column('civility_label', sa.String(length=40), nullable=True),
     sa.Column('family_name', sa.String(length=100), nullable=False),

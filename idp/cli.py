@@ -74,6 +74,23 @@ def demo(host: str, port: int, rp_port: int) -> None:
     run_demo(host, port, rp_port)
 
 
+@main.command()
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+def purge(as_json: bool) -> None:
+    """Delete expired codes, tokens and e-mail links (run it daily, e.g. from cron)."""
+    from idp.maintenance import purge_expired
+
+    app = _app()
+    upgrade_database(app)
+    with app.app_context():
+        counts = purge_expired()
+    if as_json:
+        click.echo(json.dumps(counts))
+        return
+    for table, count in counts.items():
+        click.echo(f"{table}: {count} expired rows deleted")
+
+
 def _register_groups() -> None:
     from idp.admin.cli import admins
     from idp.referentials.cli import referentials

@@ -128,3 +128,9 @@ def test_centre_with_a_bad_finess_key_is_refused(idp):
     created = json_of(idp(*common, "--finess", "750 712 184"))
     assert created["kind"] == "centre"
     assert created["identifiers"]["finess"] == ["750712184"]
+
+
+def test_purge_reports_what_it_deleted(idp):
+    assert json_of(idp("purge", "--json")) == {"authorization_codes": 0, "tokens": 0,
+                                               "account_tokens": 0}
+    assert "tokens: 0 expired rows deleted" in idp("purge").stdout

@@ -7,7 +7,6 @@ the tests are skipped, except in CI (``CI=true``) where a skip is an error.
 from __future__ import annotations
 
 import base64
-import email
 import gc
 import html
 import os
@@ -15,17 +14,16 @@ import re
 import shutil
 import socket
 import subprocess
-import threading
 import time
 from pathlib import Path
 
 import pytest
 import requests
-from aiosmtpd.controller import Controller
 from conftest import csrf_of
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding
+from mail_support import mailbox, smtp_server  # noqa: F401  (fixtures)
 from smartcard.Exceptions import SmartcardException
 from smartcard.pcsc.PCSCExceptions import BaseSCardException
 from smartcard.System import readers
@@ -51,57 +49,11 @@ def pki(tmp_path_factory) -> dict:
     return make_test_pki(tmp_path_factory.mktemp("pki"))
 
 
-class Mailbox:
-    """Messages received by the test SMTP server."""
-
-    def __init__(self) -> None:
-        self.messages: list[email.message.Message] = []
-        self.event = threading.Event()
-
-    async def handle_DATA(self, server, session, envelope):  # aiosmtpd handler hook
-        """Keep the message."""
-        self.messages.append(email.message_from_bytes(envelope.content))
-        self.event.set()
-        return "250 OK"
-
-    def last_link(self, timeout: float = 5) -> str:
-        """The validation link of the newest message (text part)."""
-        deadline = time.time() + timeout
-        while not self.messages and time.time() < deadline:
-            self.event.wait(0.1)
-        assert self.messages, "no e-mail received"
-        message = self.messages[-1]
-        text = next(part for part in message.walk() if part.get_content_type() == "text/plain")
-        match = re.search(r"https?://\S+", text.get_payload(decode=True).decode())
-        assert match, "no link in the e-mail"
-        return match.group(0)
-
-
 def free_port() -> int:
     """A TCP port that was free on 127.0.0.1 a moment ago."""
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
-
-
-@pytest.fixture(scope="session")
-def smtp_server():
-    """A real SMTP server (aiosmtpd) on a free loopback port."""
-    mailbox = Mailbox()
-    port = free_port()
-    controller = Controller(mailbox, hostname="127.0.0.1", port=port)
-    controller.start()
-    mailbox.url = f"smtp://127.0.0.1:{port}"
-    yield mailbox
-    controller.stop()
-
-
-@pytest.fixture
-def mailbox(smtp_server):
-    """The SMTP server's mailbox, emptied for this test."""
-    smtp_server.messages.clear()
-    smtp_server.event.clear()
-    return smtp_server
 
 
 def cps_config(pki: dict, **extra) -> dict:

@@ -236,13 +236,8 @@ def _wait_until_ready(idp: LiveIdp) -> None:
                 f"(last: {last})\n{idp.server_logs()}")
 
 
-@pytest.fixture(scope="session")
-def live_idp(tmp_path_factory) -> LiveIdp:
-    """The real IdP, started with ``python -m idp run`` on a free loopback port."""
-    data_dir = tmp_path_factory.mktemp("idp-interop")
-    port = free_port()
-    issuer = f"http://127.0.0.1:{port}"
-
+def _idp_env(data_dir: Path, issuer: str, extra: dict[str, str]) -> tuple[dict[str, str], object]:
+    """The server environment of ``live_idp`` plus ``extra``; (env, database dropper or None)."""
     env = {k: v for k, v in os.environ.items()
            if not k.startswith("IDP_") or k.startswith("IDP_TEST_")}
     env.update(
@@ -251,8 +246,8 @@ def live_idp(tmp_path_factory) -> LiveIdp:
         IDP_KEYS_DIR=str(data_dir / "keys"),
         IDP_SECRET_KEY=secrets.token_hex(32),
         PYTHONUNBUFFERED="1",
-        # The project is normally installed (editable); this also covers a bare checkout.
         PYTHONPATH=os.pathsep.join(p for p in (str(REPO_ROOT), os.environ.get("PYTHONPATH")) if p),
+        **extra,
     )
     test_redis = os.environ.get("IDP_TEST_REDIS_URL", "").strip()
     if test_redis:
@@ -263,6 +258,17 @@ def live_idp(tmp_path_factory) -> LiveIdp:
         env["IDP_DATABASE_URL"], drop_database = _create_postgres_database(test_db)
     elif test_db and not test_db.startswith("sqlite"):
         env["IDP_DATABASE_URL"] = test_db
+    return env, drop_database
+
+
+@pytest.fixture(scope="session")
+def live_idp(tmp_path_factory) -> LiveIdp:
+    """The real IdP, started with ``python -m idp run`` on a free loopback port."""
+    data_dir = tmp_path_factory.mktemp("idp-interop")
+    port = free_port()
+    issuer = f"http://127.0.0.1:{port}"
+
+    env, drop_database = _idp_env(data_dir, issuer, {})
     # A SQLite test URL is ignored: the embedded default gives this run its own fresh file.
 
     stdout_path = data_dir / "server.stdout.log"
@@ -361,31 +367,6 @@ class CardStack:
 
     def agent_logs(self) -> str:
         return f"--- card agent log (tail) ---\n{_tail(self.agent_log)}"
-
-
-def _idp_env(data_dir: Path, issuer: str, extra: dict[str, str]) -> tuple[dict[str, str], object]:
-    """The server environment of ``live_idp`` plus ``extra``; (env, database dropper or None)."""
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith("IDP_") or k.startswith("IDP_TEST_")}
-    env.update(
-        IDP_ISSUER=issuer,
-        IDP_DATA_DIR=str(data_dir),
-        IDP_KEYS_DIR=str(data_dir / "keys"),
-        IDP_SECRET_KEY=secrets.token_hex(32),
-        PYTHONUNBUFFERED="1",
-        PYTHONPATH=os.pathsep.join(p for p in (str(REPO_ROOT), os.environ.get("PYTHONPATH")) if p),
-        **extra,
-    )
-    test_redis = os.environ.get("IDP_TEST_REDIS_URL", "").strip()
-    if test_redis:
-        env["IDP_REDIS_URL"] = test_redis
-    drop_database = None
-    test_db = os.environ.get("IDP_TEST_DATABASE_URL", "").strip()
-    if test_db.startswith("postgresql"):
-        env["IDP_DATABASE_URL"], drop_database = _create_postgres_database(test_db)
-    elif test_db and not test_db.startswith("sqlite"):
-        env["IDP_DATABASE_URL"] = test_db
-    return env, drop_database
 
 
 def _wait_for_agent(url: str, process: subprocess.Popen, log: Path) -> None:

@@ -2,57 +2,22 @@
 
 from __future__ import annotations
 
-import email
-import email.policy
 import html
 import io
 import re
-import socket
-import threading
 from pathlib import Path
 
 import pytest
-from aiosmtpd.controller import Controller
 from conftest import csrf_of
+from mail_support import body, mailbox, smtp_server  # noqa: F401  (fixtures)
 from pypdf import PdfReader
 
-from idp.accounts import notifications
 from idp.referentials import importer
 
 SAMPLES = Path(__file__).resolve().parents[2] / "idp" / "data" / "samples"
 FINESS_SAMPLE = SAMPLES / "etalab-cs1100507-stock-sample.csv"
 RPPS_SAMPLE = SAMPLES / "PS_LibreAcces_Personne_activite_sample.txt"
 NEW_PASSWORD = "Nv8#chaise-Verte-2026"
-
-
-class Mailbox:
-    """Messages received by the test SMTP server."""
-
-    def __init__(self) -> None:
-        self.messages: list[email.message.Message] = []
-        self.lock = threading.Lock()
-
-    async def handle_DATA(self, server, session, envelope):  # aiosmtpd handler hook
-        """Keep the message."""
-        with self.lock:
-            self.messages.append(email.message_from_bytes(envelope.content, policy=email.policy.default))
-        return "250 OK"
-
-    def received(self) -> list[email.message.Message]:
-        """Every message so far, once the e-mails being sent have left."""
-        notifications.wait_sent()
-        with self.lock:
-            return list(self.messages)
-
-    def to(self, address: str) -> list[email.message.Message]:
-        """Messages sent to ``address``."""
-        return [m for m in self.received() if m["To"] == address]
-
-
-def body(message, kind: str = "plain") -> str:
-    """The decoded text or HTML part of a message."""
-    part = next(p for p in message.walk() if p.get_content_type() == f"text/{kind}")
-    return part.get_payload(decode=True).decode()
 
 
 def link_in(message) -> str:
@@ -65,29 +30,6 @@ def link_in(message) -> str:
 def path_of(link: str) -> str:
     """The path of a link (the test client serves every host)."""
     return re.sub(r"^https?://[^/]+", "", link)
-
-
-@pytest.fixture(scope="session")
-def smtp_server():
-    """A real SMTP server (aiosmtpd) on a free loopback port."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    mailbox = Mailbox()
-    controller = Controller(mailbox, hostname="127.0.0.1", port=port)
-    controller.start()
-    mailbox.url = f"smtp://127.0.0.1:{port}"
-    yield mailbox
-    controller.stop()
-
-
-@pytest.fixture
-def mailbox(smtp_server):
-    """The SMTP server's mailbox, emptied for this test."""
-    notifications.wait_sent()
-    with smtp_server.lock:
-        smtp_server.messages.clear()
-    return smtp_server
 
 
 @pytest.fixture

@@ -11,6 +11,7 @@ import threading
 import time as _real_time
 from urllib.parse import parse_qs, urlsplit
 
+from clock_support import Clock
 from conftest import PASSWORD, REDIRECT_URI, csrf_of
 from joserfc import jwt
 from joserfc.jwk import KeySet
@@ -23,24 +24,6 @@ CLOCK_MODULES = (
     "idp.oauth.server", "idp.authenticators.password", "idp.interaction.login_state",
     "idp.interaction.views",
 )
-
-
-class Clock:
-    """A fake ``time`` module: ``time()`` is controlled, everything else is the real one."""
-
-    def __init__(self, start: float) -> None:
-        self.now = float(start)
-
-    def time(self) -> float:
-        """The fake current time."""
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        """Move the clock forward."""
-        self.now += seconds
-
-    def __getattr__(self, name):
-        return getattr(_real_time, name)
 
 
 def install_clock(monkeypatch, start: int | None = None) -> Clock:

@@ -14,7 +14,6 @@ import json
 import os
 import shutil
 import tempfile
-import time as _real_time
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -162,27 +161,6 @@ def setup_rp_and_user(app, **client_kwargs) -> tuple[str, str]:
     client = oidc.register_client(**client_kwargs)
     oidc.create_ps()
     return client
-
-
-class Clock:
-    """A controllable clock for ``KeyService.clock`` (and a ``time`` module stand-in)."""
-
-    def __init__(self, start: float | None = None) -> None:
-        self.now = float(_real_time.time() if start is None else start)
-
-    def __call__(self) -> float:
-        return self.now
-
-    def time(self) -> float:
-        """The fake current time (``time.time`` replacement)."""
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        """Move the clock forward."""
-        self.now += seconds
-
-    def __getattr__(self, name):
-        return getattr(_real_time, name)
 
 
 def cli_env(base_config: dict, **settings) -> dict:

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from clock_support import Clock
 from signing_helpers import (
-    Clock,
     by_state,
     database_store,
     header_of,

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import pytest
+from clock_support import Clock
 from conftest import ISSUER
 from joserfc.errors import JoseError
 from signing_helpers import (
-    Clock,
     by_state,
     clear_idp_environment,
     cli_env,

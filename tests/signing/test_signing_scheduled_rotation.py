@@ -6,7 +6,8 @@ import threading
 import time
 
 import pytest
-from signing_helpers import Clock, by_state, files_store, keys_of, listing
+from clock_support import Clock
+from signing_helpers import by_state, files_store, keys_of, listing
 
 from idp.signing.service import KeyService
 from idp.signing.stores import FileKeyStore

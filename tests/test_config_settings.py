@@ -190,9 +190,13 @@ def test_a_secret_file_too_short_is_refused_and_kept(dirs, tmp_path):
 
 @pytest.fixture
 def existing_keys(base_config, tmp_path):
-    """A copy of the session's (valid) key directory, permissions preserved."""
+    """A valid key directory: a copy of the session's (permissions preserved), or, when the
+    session keeps its keys in PostgreSQL, the one a first start creates."""
     keys_dir = tmp_path / "keys"
-    shutil.copytree(base_config["IDP_KEYS_DIR"], keys_dir)
+    if Path(base_config["IDP_KEYS_DIR"]).is_dir():
+        shutil.copytree(base_config["IDP_KEYS_DIR"], keys_dir)
+    else:
+        create_app(config_with(keys_dir, base_config, tmp_path / "first-start"))
     assert list(keys_dir.glob("*.pem"))
     return keys_dir
 

@@ -58,7 +58,9 @@ def claim_code(row: AuthorizationCode) -> bool:
         .where(AuthorizationCode.id == row.id, AuthorizationCode.used_at.is_(None),
                AuthorizationCode.expires_at > now)
         .values(used_at=now))
-    db.session.commit()
+    # Not committed here: the claim and the tokens it leads to (save_token) commit together,
+    # one disk flush instead of two. The row lock taken by this UPDATE makes any rival
+    # redemption wait for that commit, then find the code used (and report the replay).
     if result.rowcount != 1:
         report_code_replay(row.id)
         return False
@@ -124,7 +126,7 @@ def claim_refresh(row: Token) -> bool:
         update(Token).where(Token.id == row.id, Token.refresh_used_at.is_(None),
                             Token.revoked_at.is_(None))
         .values(refresh_used_at=now))
-    db.session.commit()
+    # Committed with the rotated token by save_token (see claim_code).
     if result.rowcount != 1:
         revoke_family(row.family_id)
         return False

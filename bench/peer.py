@@ -10,9 +10,8 @@ from pathlib import Path
 
 import redis
 from argon2 import PasswordHasher, Type
-from authlib.jose import JsonWebKey
-from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
+from joserfc.jwk import RSAKey
 
 from bench.flows import REDIRECT_URI, Target
 from bench.ours import PASSWORD
@@ -54,9 +53,7 @@ def _signing_jwk() -> dict:
     from idp.signing.material import RSA_BITS
 
     key = rsa.generate_private_key(public_exponent=65537, key_size=RSA_BITS)
-    pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                            serialization.NoEncryption())
-    jwk = JsonWebKey.import_key(pem, {"kty": "RSA"}).as_dict(is_private=True)
+    jwk = RSAKey.import_key(key).as_dict(private=True)
     return {**jwk, "kid": secrets.token_urlsafe(8), "alg": "RS256", "use": "sig"}
 
 

@@ -63,7 +63,10 @@ def end_session():
     if target:
         state = params.get("state")
         return redirect(add_params_to_uri(target, [("state", state)] if state else []), 303)
-    return render_template("logged_out.html")
+    return render_template(
+        "message.html", tone="success", title="Vous êtes déconnecté.",
+        message="Votre session amelipro est fermée.",
+        paragraphs=["Si vous utilisez un poste partagé, pensez à fermer votre navigateur."])
 
 
 def _client(hint: dict | None, client_id: str | None) -> Client | None:

@@ -67,11 +67,13 @@ def migrate() -> None:
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, show_default=True, type=int)
 @click.option("--rp-port", default=5001, show_default=True, type=int)
-def demo(host: str, port: int, rp_port: int) -> None:
+@click.option("--card", type=click.Choice(["kit", "anne"]), default="kit", show_default=True,
+              help="Virtual CPS card in the reader: the doctor's (kit) or the nurse's (anne).")
+def demo(host: str, port: int, rp_port: int, card: str) -> None:
     """Run the IdP, the demo relying party and demo data together."""
     from idp.demo import run_demo
 
-    run_demo(host, port, rp_port)
+    run_demo(host, port, rp_port, card)
 
 
 @main.command()

@@ -97,7 +97,7 @@ def _configure_mailbox(data_dir: Path) -> None:
         os.environ["IDP_DEV_MAILBOX"] = str(mailbox)
 
 
-def run_demo(host: str, port: int, rp_port: int) -> None:
+def run_demo(host: str, port: int, rp_port: int, card: str = "kit") -> None:
     """Serve the IdP and the demo RP until interrupted."""
     import relying_party_demo
     from idp import create_app
@@ -129,7 +129,7 @@ def run_demo(host: str, port: int, rp_port: int) -> None:
     click.echo(f"  {'Conseiller CPAM (back-office)':<32} {DEMO_ADMIN}   {issuer}/back-office")
     click.echo(f"E-mails received: {issuer}/dev/courriels   "
                f"letters (PDF): {app.config['IDP_SETTINGS'].letter_outbox}")
-    card_demo.start_card(pki_dir, issuer, app.config["IDP_SETTINGS"].cps_agent_url)
+    card_demo.start_card(pki_dir, issuer, app.config["IDP_SETTINGS"].cps_agent_url, card)
     click.echo("\nCtrl+C to stop.")
     try:
         idp_server.serve_forever()

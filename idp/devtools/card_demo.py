@@ -40,13 +40,13 @@ def configure(data_dir: Path) -> Path:
     return directory
 
 
-def start_card(directory: Path, issuer: str, agent_url: str) -> None:
-    """Insert the virtual card of KIT DOC0042788 and serve the agent; or say what is missing."""
+def start_card(directory: Path, issuer: str, agent_url: str, card: str = "kit") -> None:
+    """Insert a virtual card of the test PKI and serve the agent; or say what is missing."""
     from idp.card_agent.server import make_server
     from idp.devtools.virtual_card import attach_test_card
 
     try:
-        attach_test_card(directory, "kit")
+        connection = attach_test_card(directory, card)
     except OSError:
         click.echo(HOW_TO_INSTALL)
         return
@@ -54,5 +54,9 @@ def start_card(directory: Path, issuer: str, agent_url: str) -> None:
     agent = make_server([issuer], agent_port)
     threading.Thread(target=agent.serve_forever, daemon=True).start()
     pin = json.loads((directory / "manifest.json").read_text())["pin"]
-    click.echo(f"Carte CPS virtuelle de KIT DOC0042788 insérée (code PIN {pin}) ; "
-               f"composant de lecture sur http://127.0.0.1:{agent_port}")
+    subject = x509.load_der_x509_certificate(connection.card.certificate_der).subject
+    holder = " ".join(a.value for oid in (x509.NameOID.GIVEN_NAME, x509.NameOID.SURNAME)
+                      for a in subject.get_attributes_for_oid(oid))
+    other = "anne" if card == "kit" else "kit"
+    click.echo(f"Carte CPS virtuelle de {holder} insérée (code PIN {pin}) ; composant de lecture "
+               f"sur http://127.0.0.1:{agent_port} (l'autre carte : idp demo --card {other})")

@@ -53,7 +53,8 @@ def _engine_options(url: str) -> dict:
     if url.startswith("sqlite"):
         # Concurrent writers wait for each other instead of failing at once.
         return {"connect_args": {"timeout": 15}}
-    return {"pool_pre_ping": True, "pool_size": 10, "max_overflow": 10}
+    # Liveness checks: only of connections that sat idle (idp/db_pool.py), not per request.
+    return {"pool_size": 10, "max_overflow": 10}
 
 
 def _init_extensions(app: Flask, settings: Settings) -> None:
@@ -62,6 +63,7 @@ def _init_extensions(app: Flask, settings: Settings) -> None:
     from idp.accounts.passwords import PasswordService
     from idp.admin import views as admin_views
     from idp.authenticators import init_app as init_authenticators
+    from idp.db_pool import ping_idle_connections
     from idp.extensions import db, migrate
     from idp.interaction import account, account_reset, account_signup, card, logout
     from idp.interaction import views as interaction_views
@@ -71,6 +73,9 @@ def _init_extensions(app: Flask, settings: Settings) -> None:
     from idp.signing.setup import build_key_service
 
     db.init_app(app)
+    if not settings.database_url.startswith("sqlite"):
+        with app.app_context():
+            ping_idle_connections(db.engine, settings.db_ping_idle_seconds)
     migrate.init_app(app, db, directory=os.path.join(os.path.dirname(__file__), "migrations"))
     redis_store.init_app(app)
     mixins.set_secret_hash_key(hashlib.sha256(b"client-secret:" + settings.secret_key.encode())

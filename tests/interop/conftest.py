@@ -34,7 +34,9 @@ import pytest
 
 INTEROP_DIR = Path(__file__).resolve().parent
 REPO_ROOT = INTEROP_DIR.parent.parent
-RPPS_SAMPLE = REPO_ROOT / "idp" / "data" / "samples" / "PS_LibreAcces_Personne_activite_sample.txt"
+SAMPLES = REPO_ROOT / "idp" / "data" / "samples"
+RPPS_SAMPLE = SAMPLES / "PS_LibreAcces_Personne_activite_sample.txt"
+FINESS_SAMPLE = SAMPLES / "etalab-cs1100507-stock-sample.csv"
 
 STARTUP_TIMEOUT_S = 30.0
 CLI_TIMEOUT_S = 120.0
@@ -297,11 +299,19 @@ def ps_account(live_idp: LiveIdp) -> dict:
     """A health professional account with a password (created once per session).
 
     The professional is in the RPPS sample that is imported first, as every real one is
-    in the national referential: the ``scope_all`` claims come from there.
+    in the national referential, and an adviser enrolls them in the sample's centre de
+    santé: the ``scope_all`` claims (libéral and salaried activities) come from there.
     """
-    imported = live_idp.cli("referentials", "import", "rpps", str(RPPS_SAMPLE), "--no-progress",
-                            "--json")
-    assert imported["rejected"] == [] and imported["lines"] > 0, imported
+    for kind, sample in (("finess", FINESS_SAMPLE), ("rpps", RPPS_SAMPLE)):
+        imported = live_idp.cli("referentials", "import", kind, str(sample), "--no-progress",
+                                "--json")
+        assert imported["rejected"] == [] and imported["lines"] > 0, imported
+    live_idp.cli("admins", "create", "--username", "cis.interop", "--name", "CIS (interop)",
+                 "--password", PS_PASSWORD, "--json")
+    enrolled = live_idp.cli("admins", "enroll", "--as", "cis.interop", "--person", "899700427885",
+                            "--finess", "750712184", "--profession", "10",
+                            "--start", "2026-01-01", "--json")
+    assert enrolled["finess"] == "750712184", enrolled
     created = live_idp.cli(
         "accounts", "create-ps",
         "--email", PS_EMAIL,

@@ -293,12 +293,19 @@ def test_userinfo_has_the_pro_sante_connect_shape(flow: Flow):
                                      "codeSavoirFaire")} == {
         "codeProfession": "10", "codeCategorieProfessionnelle": "C", "codeCiviliteDexercice": "DR",
         "nomDexercice": "DOC0042788", "prenomDexercice": "KIT", "codeSavoirFaire": "SM54"}
-    # The libéral practice of the RPPS sample; the salaried one needs a CIS enrollment.
-    (activity,) = exercice["activities"]
-    assert activity == {"codeModeExercice": "L", "codeSecteurDactivite": "SA07",
-                        "identifiantTechniqueDeLaStructure": "R10267101",
-                        "raisonSocialeSite": "CABINET M DOC0042788", "codePostal": "75009",
-                        "bureauCedex": "75009 PARIS"}
+    # The libéral practice of the RPPS sample, then the centre the adviser enrolled them in.
+    liberal, salaried = exercice["activities"]
+    assert liberal == {"codeModeExercice": "L", "codeSecteurDactivite": "SA07",
+                       "identifiantTechniqueDeLaStructure": "R10267101",
+                       "raisonSocialeSite": "CABINET M DOC0042788", "codePostal": "75009",
+                       "bureauCedex": "75009 PARIS"}
+    assert {k: salaried.get(k) for k in (
+        "codeModeExercice", "codeSecteurDactivite", "identifiantTechniqueDeLaStructure",
+        "numeroFinessSite", "numeroFinessetablissementJuridique", "codePostal")} == {
+        "codeModeExercice": "S", "codeSecteurDactivite": "SA05",
+        "identifiantTechniqueDeLaStructure": "F750712184", "numeroFinessSite": "750712184",
+        "numeroFinessetablissementJuridique": "750712176", "codePostal": "75009"}, salaried
+    assert salaried["raisonSocialeSite"].startswith("CENTRE DE SANTE DEMO PARIS 9")
     assert userinfo["SubjectOrganization"] == "CABINET M DOC0042788"
     assert userinfo["SubjectOrganizationID"] == "R10267101"
 

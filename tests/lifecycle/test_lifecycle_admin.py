@@ -165,3 +165,35 @@ def test_lifecycle_admins_create_command(lc_app, base_config, monkeypatch):
     again = runner.invoke(admins, ["create", "--username", "a.cis", "--name", "A CIS",
                                    "--password", ADMIN_PASSWORD])
     assert again.exit_code != 0 and "already exists" in again.output
+
+
+def test_lifecycle_admins_enroll_command(lc_app, base_config, monkeypatch, advisers):
+    import json
+
+    from idp.admin.cli import admins
+
+    for name, value in base_config.items():
+        if name.startswith("IDP_"):
+            monkeypatch.setenv(name, value)
+    runner = lc_app.test_cli_runner()
+    args = ["enroll", "--person", "899700427885", "--finess", "750712184", "--profession", "10",
+            "--start", "2026-01-01", "--json"]
+    refused = runner.invoke(admins, ["enroll", "--as", "l.durand", *args[1:]])
+    assert refused.exit_code != 0 and "conseiller role" in refused.output
+    not_a_centre = runner.invoke(admins, ["enroll", "--as", "c.martin", *args[1:4],
+                                          "750000001", *args[5:]])
+    assert not_a_centre.exit_code != 0 and "centre de santé" in not_a_centre.output
+    with lc_app.app_context():
+        assert db.session.scalar(db.select(Enrollment)) is None  # nothing on error
+
+    done = runner.invoke(admins, ["enroll", "--as", "c.martin", *args[1:]])
+    assert done.exit_code == 0, done.output
+    assert json.loads(done.stdout) == {
+        "enrollment_id": json.loads(done.stdout)["enrollment_id"], "person": "899700427885",
+        "finess": "750712184", "profession": "10", "start_date": "2026-01-01"}
+    again = runner.invoke(admins, ["enroll", "--as", "c.martin", *args[1:]])
+    assert again.exit_code != 0 and "déjà inscrit" in again.output
+    with lc_app.app_context():
+        events = db.session.scalars(db.select(AuditEvent).where(
+            AuditEvent.event == "enrollment_added")).all()
+        assert len(events) == 1 and "c.martin" in str(events[0].details)

@@ -18,7 +18,7 @@ from idp.extensions import db
 from idp.interaction import login_state
 from idp.interaction.pages import render_error, service_unavailable
 from idp.models import Account, Consent
-from idp.oauth import acr, claims, discovery, prompt
+from idp.oauth import acr, claims, discovery, prompt, storage
 from idp.oauth.id_token import decode_id_token_hint
 from idp.oauth.responses import authorization_response, error_params
 
@@ -178,6 +178,7 @@ def revoke():
 @bp.post("/introspect")
 def introspect():
     """RFC 7662 token introspection."""
+    storage.read_only_request()
     server = current_app.extensions["authorization"]
     return server.create_endpoint_response("introspection")
 
@@ -185,6 +186,7 @@ def introspect():
 @bp.route("/userinfo", methods=["GET", "POST"])
 def userinfo():
     """Claims about the holder of a Bearer access token."""
+    storage.read_only_request()
     protector = current_app.extensions["resource_protector"]
     try:
         token_row = protector.acquire_token(["openid"])

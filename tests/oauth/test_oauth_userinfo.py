@@ -103,3 +103,40 @@ def test_revoked_token_is_invalid_token(oidc, rp):
     assert oidc.client.post("/revoke", auth=rp,
                             data={"token": tokens["access_token"]}).status_code == 200
     _assert_invalid_token(oidc.client.get("/userinfo", headers=bearer(tokens["access_token"])))
+
+
+def test_userinfo_reads_outside_a_transaction_and_gives_the_connection_back_as_it_was(make_app):
+    """The connection UserInfo used in autocommit mode serves the next token request in a
+    transaction again (the single-use claims rely on it)."""
+    import sqlite3
+
+    from sqlalchemy import event
+
+    from idp.extensions import db
+
+    app = make_app(SQLALCHEMY_ENGINE_OPTIONS={"pool_size": 1, "max_overflow": 0})
+    oidc = OIDC(app, app.test_client())
+    client_id, secret = oidc.register_client()
+    oidc.create_ps()
+    tokens = _tokens(oidc, client_id, secret)
+    modes: list[str] = []
+    with app.app_context():
+        engine = db.engine
+
+    def remember_mode(conn, cursor, statement, parameters, context, executemany):
+        raw = conn.connection.dbapi_connection  # what the driver really does
+        autocommit = (raw.isolation_level is None if isinstance(raw, sqlite3.Connection)
+                      else raw.autocommit is True)
+        modes.append("AUTOCOMMIT" if autocommit else "transaction")
+
+    event.listen(engine, "before_cursor_execute", remember_mode)
+    try:
+        assert oidc.client.get("/userinfo", headers=bearer(tokens["access_token"])).status_code \
+            == 200
+        userinfo_modes, modes[:] = list(modes), []
+        refreshed = oidc.refresh(client_id, secret, tokens["refresh_token"])
+        assert refreshed.status_code == 200, refreshed.get_json()
+    finally:
+        event.remove(engine, "before_cursor_execute", remember_mode)
+    assert userinfo_modes and set(userinfo_modes) == {"AUTOCOMMIT"}
+    assert modes and "AUTOCOMMIT" not in modes, modes

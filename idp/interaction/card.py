@@ -132,7 +132,8 @@ def _finish(result, entry, ticket):
             login_state.update_pending(ticket, login_at=time.time())
             target = url_for("oauth.resume", ticket=ticket)
         if result.unlocked:
-            return render_template("message.html", title="Compte débloqué", message=result.message,
+            return render_template("message.html", tone="success", title="Compte débloqué",
+                                   message=result.message,
                                    link_url=target, link_label="CONTINUER")
         return redirect(target, 303)
     if result.outcome is Outcome.FAILURE and result.identity is not None:

@@ -83,7 +83,8 @@ def choose(token: str):
 def done():
     """The new password is in force."""
     return render_template(
-        "message.html", title=TITLE, message="Votre nouveau mot de passe est pris en compte.",
+        "message.html", tone="success", title=TITLE,
+        message="Votre nouveau mot de passe est pris en compte.",
         paragraphs=["Vos sessions ouvertes ont été fermées. Vous pouvez à présent vous "
                     "connecter avec votre nouveau mot de passe."],
         link_url=url_for("interaction.login", ticket=_interrupted_ticket()),

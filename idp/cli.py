@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import click
 from flask import Flask
@@ -28,6 +30,25 @@ def upgrade_database(app: Flask) -> None:
     with app.app_context():
         upgrade(directory=app.extensions["migrate"].directory)
         load_keys(app.extensions["idp"].keys, app.config["IDP_SETTINGS"].generated)
+
+
+@contextmanager
+def migrated_app() -> Iterator[Flask]:
+    """The app configured from the environment, its schema up to date, in its app context."""
+    app = _app()
+    upgrade_database(app)
+    with app.app_context():
+        yield app
+
+
+def print_result(data: dict, as_json: bool, title: str) -> None:
+    """What a command did: one JSON object with ``--json``, else a title and its fields."""
+    if as_json:
+        click.echo(json.dumps(data, ensure_ascii=False))
+        return
+    click.echo(title)
+    for key, value in data.items():
+        click.echo(f"  {key}: {value}")
 
 
 def _announce(app: Flask) -> None:
@@ -82,9 +103,7 @@ def purge(as_json: bool) -> None:
     """Delete expired codes, tokens and e-mail links (run it daily, e.g. from cron)."""
     from idp.maintenance import purge_expired
 
-    app = _app()
-    upgrade_database(app)
-    with app.app_context():
+    with migrated_app():
         counts = purge_expired()
     if as_json:
         click.echo(json.dumps(counts))
@@ -131,9 +150,7 @@ def clients_create(name, redirect_uris, post_logout_uris, scope, confidential, a
     """Register a client."""
     from idp.oauth.registration import ClientError, register_client
 
-    app = _app()
-    upgrade_database(app)
-    with app.app_context():
+    with migrated_app():
         try:
             client, secret = register_client(
                 name=name, redirect_uris=list(redirect_uris),
@@ -150,7 +167,7 @@ def clients_create(name, redirect_uris, post_logout_uris, scope, confidential, a
                "id_token_signed_response_alg": client.id_token_signed_response_alg or "RS256"}
         if secret:
             out["client_secret"] = secret
-    _print(out, as_json, "client created (the secret is shown only now)")
+    print_result(out, as_json, "client created (the secret is shown only now)")
 
 
 @main.group()
@@ -207,9 +224,7 @@ def _create_account(kind, identifiers, email, password, as_json, **fields) -> No
 
     if password is None:
         password = click.prompt("Mot de passe", hide_input=True, confirmation_prompt=True)
-    app = _app()
-    upgrade_database(app)
-    with app.app_context():
+    with migrated_app():
         try:
             account = create_account_checked(kind, identifiers=identifiers, email=email,
                                              password=password, **fields)
@@ -218,16 +233,9 @@ def _create_account(kind, identifiers, email, password, as_json, **fields) -> No
         out = {"sub": account.sub, "id": account.id, "kind": account.kind,
                "email": account.email,
                "identifiers": {k: account.identifier_values(k) for k in identifiers}}
-    _print(out, as_json, "account created")
+    print_result(out, as_json, "account created")
 
 
-def _print(data: dict, as_json: bool, title: str) -> None:
-    if as_json:
-        click.echo(json.dumps(data, ensure_ascii=False))
-        return
-    click.echo(title)
-    for key, value in data.items():
-        click.echo(f"  {key}: {value}")
 
 
 

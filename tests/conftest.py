@@ -15,6 +15,7 @@ import os
 import re
 import secrets
 import shutil
+import sys
 import tempfile
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
@@ -25,6 +26,10 @@ from sqlalchemy.engine import make_url
 
 from idp import create_app
 from idp.extensions import db
+
+# tests/cps/cps_support.py (pcscd with the vpcd reader, the test PKI, need()) serves the
+# browser, interop and demo tests too: importable as ``cps_support`` from the whole suite.
+sys.path.append(str(Path(__file__).resolve().parent / "cps"))
 
 ISSUER = "https://idp.test"
 REDIRECT_URI = "https://rp.test/callback"
@@ -137,6 +142,18 @@ def client(app):
 def runner(app):
     """A CLI runner bound to the app's settings."""
     return app.test_cli_runner()
+
+
+def checked_cli_result(result, ok: bool):
+    """A click result that succeeded (``ok``) or was refused with a message, never a crash."""
+    if ok:
+        assert result.exit_code == 0, result.output
+    else:
+        assert result.exit_code != 0, result.output
+        assert result.exception is None or isinstance(result.exception, SystemExit), \
+            repr(result.exception)
+        assert "Traceback" not in result.output
+    return result
 
 
 def pkce_pair() -> tuple[str, str]:

@@ -6,6 +6,7 @@ import shutil
 
 import pytest
 from click.testing import CliRunner
+from conftest import checked_cli_result
 
 from idp.cli import main
 
@@ -41,16 +42,7 @@ def idp(tmp_path, keys_dir, base_config, monkeypatch):
     runner = CliRunner()
 
     def run(*args, ok=True):
-        result = runner.invoke(main, list(args), env=env)
-        if ok:
-            assert result.exit_code == 0, result.output
-        else:
-            assert result.exit_code != 0, result.output
-            # A refusal is a message, never a crash with a traceback.
-            assert result.exception is None or isinstance(result.exception, SystemExit), \
-                repr(result.exception)
-            assert "Traceback" not in result.output
-        return result
+        return checked_cli_result(runner.invoke(main, list(args), env=env), ok)
 
     return run
 

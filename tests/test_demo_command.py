@@ -14,15 +14,12 @@ import subprocess
 import sys
 import threading
 import time
-from pathlib import Path
 from urllib.parse import urljoin
 
+import cps_support
 import pytest
 import requests
 from conftest import csrf_of
-
-sys.path.append(str(Path(__file__).resolve().parent / "cps"))
-import cps_support
 
 from idp import demo
 

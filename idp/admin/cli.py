@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-
 import click
 
 from idp.admin import ROLES
@@ -25,21 +23,18 @@ def create(username: str, display_name: str, role: str, password: str | None,
            as_json: bool) -> None:
     """Create a back-office account."""
     from idp.admin.accounts import AdminError, create_admin
-    from idp.cli import _app, upgrade_database
+    from idp.cli import migrated_app, print_result
 
     if password is None:
         password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
-    app = _app()
-    upgrade_database(app)
-    with app.app_context():
+    with migrated_app():
         try:
             admin = create_admin(username, display_name, role, password)
         except AdminError as exc:
             raise click.ClickException(str(exc)) from None
-        if as_json:
-            click.echo(json.dumps({"username": admin.username, "role": admin.role}))
-        else:
-            click.echo(f"back-office account {admin.username} created (role {admin.role})")
+        out = {"username": admin.username, "role": admin.role}
+    print_result(out, as_json, f"back-office account {out['username']} created "
+                               f"(role {out['role']})")
 
 
 @admins.command("enroll")
@@ -58,13 +53,11 @@ def enroll(username: str, national_id: str, finess: str, profession: str, start_
     from sqlalchemy import select
 
     from idp.admin import actions
-    from idp.cli import _app, upgrade_database
+    from idp.cli import migrated_app, print_result
     from idp.extensions import db
     from idp.models import AdminAccount, Professional
 
-    app = _app()
-    upgrade_database(app)
-    with app.app_context():
+    with migrated_app():
         admin = db.session.scalar(select(AdminAccount).where(AdminAccount.username == username))
         if admin is None or not admin.active or admin.role != "conseiller":
             raise click.ClickException(f"{username!r} is not an active adviser with the "
@@ -83,5 +76,4 @@ def enroll(username: str, national_id: str, finess: str, profession: str, start_
         out = {"enrollment_id": enrollment.id, "person": person.national_id,
                "finess": enrollment.finess, "profession": enrollment.profession_code,
                "start_date": enrollment.start_date.isoformat()}
-    click.echo(json.dumps(out) if as_json else
-               f"{out['person']} enrolled in {out['finess']} from {out['start_date']}")
+    print_result(out, as_json, "enrollment recorded")

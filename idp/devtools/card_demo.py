@@ -43,6 +43,7 @@ def configure(data_dir: Path) -> Path:
 def start_card(directory: Path, issuer: str, agent_url: str, card: str = "kit") -> None:
     """Insert a virtual card of the test PKI and serve the agent; or say what is missing."""
     from idp.card_agent.server import make_server
+    from idp.cps.identity import identity_from_certificate
     from idp.devtools.virtual_card import attach_test_card
 
     try:
@@ -54,9 +55,8 @@ def start_card(directory: Path, issuer: str, agent_url: str, card: str = "kit") 
     agent = make_server([issuer], agent_port)
     threading.Thread(target=agent.serve_forever, daemon=True).start()
     pin = json.loads((directory / "manifest.json").read_text())["pin"]
-    subject = x509.load_der_x509_certificate(connection.card.certificate_der).subject
-    holder = " ".join(a.value for oid in (x509.NameOID.GIVEN_NAME, x509.NameOID.SURNAME)
-                      for a in subject.get_attributes_for_oid(oid))
+    holder = identity_from_certificate(
+        x509.load_der_x509_certificate(connection.card.certificate_der)).display_name
     other = "anne" if card == "kit" else "kit"
     click.echo(f"Carte CPS virtuelle de {holder} insérée (code PIN {pin}) ; composant de lecture "
                f"sur http://127.0.0.1:{agent_port} (l'autre carte : idp demo --card {other})")

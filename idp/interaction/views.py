@@ -176,10 +176,9 @@ def _remember_consent(account_id: int, client_id: str, scope: str) -> None:
 @bp.get("/mot-de-passe-oublie")
 def forgot_password():
     """« Mot de passe oublié »: the reset by e-mail link, then back to the service's login."""
-    ticket = request.args.get("ticket")
     # Kept in the session so that the page after the e-mail link can lead back to the
-    # authorization request that was interrupted (when it has not expired by then).
-    session["reset_ticket"] = ticket if login_state.load_pending(ticket) else None
+    # authorization request that was interrupted (checked there: it may have expired).
+    session["reset_ticket"] = request.args.get("ticket", "")[:64]
     return redirect(url_for("reset.request_link"))
 
 

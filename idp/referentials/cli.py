@@ -57,13 +57,11 @@ def _command(kind: str):
     @click.option("--json", "as_json", is_flag=True,
                   help="Print the summary as JSON (exit status 1 when lines were skipped).")
     def command(path: Path, progress: bool, as_json: bool) -> None:
-        from idp.cli import _app, upgrade_database
+        from idp.cli import migrated_app
         from idp.referentials import importer
 
-        app = _app()
-        upgrade_database(app)
         run = importer.import_finess if kind == "finess" else importer.import_rpps
-        with app.app_context():
+        with migrated_app() as app:
             try:
                 summary = run(path, check_key=app.config["IDP_SETTINGS"].finess_check_key,
                               show_progress=progress)

@@ -12,7 +12,6 @@ import contextlib
 import importlib
 import json
 import shutil
-import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -21,6 +20,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import urlencode
 
+import cps_support
 import pytest
 import requests
 from werkzeug.serving import make_server
@@ -35,17 +35,6 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 CARD_BUTTON = "VOUS CONNECTER PAR CARTE CPS"
 TIMEOUT_MS = 15_000
-
-
-def _import_cps_support():
-    """``tests/cps/cps_support.py``: PC/SC fixtures (pcscd + vpcd), test PKI, ``need()``."""
-    cps_dir = str(HERE.parent / "cps")
-    if cps_dir not in sys.path:
-        sys.path.append(cps_dir)
-    return importlib.import_module("cps_support")
-
-
-cps_support = _import_cps_support()
 
 
 def chromium_executable() -> str:

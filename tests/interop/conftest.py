@@ -30,6 +30,7 @@ import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import cps_support
 import pytest
 
 INTEROP_DIR = Path(__file__).resolve().parent
@@ -341,19 +342,9 @@ CARD_PS = {"email": "kit.carte@example.fr", "am": "123456789", "rpps": "99700427
 AGENT_STARTUP_TIMEOUT_S = 15.0
 
 
-def _cps_support():
-    """``tests/cps/cps_support.py`` (PC/SC fixtures and helpers), imported from this directory."""
-    import importlib
-
-    cps_dir = str(REPO_ROOT / "tests" / "cps")
-    if cps_dir not in sys.path:
-        sys.path.append(cps_dir)
-    return importlib.import_module("cps_support")
-
-
 # pcscd running with the vpcd reader (started and stopped by the fixture when not running);
 # without pcscd or vsmartcard-vpcd the card tests skip, and fail under CI=true.
-pcsc = _cps_support().pcsc
+pcsc = cps_support.pcsc
 
 
 @pytest.fixture(scope="session")
@@ -459,7 +450,6 @@ def inserted_card(card_stack: CardStack, card_pki: dict):
     sees it; yields the card (its ``tries_left`` is the PIN counter)."""
     from idp.devtools.virtual_card import VpcdConnection, load_test_card
 
-    cps_support = _cps_support()
     card = load_test_card(Path(card_pki["trust_anchors"]).parent, CARD_NAME)
     connection = VpcdConnection(card).start()
     try:

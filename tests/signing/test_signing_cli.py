@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
+from conftest import checked_cli_result
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from joserfc.jwk import RSAKey
@@ -31,15 +32,7 @@ def idp(tmp_path, base_config, monkeypatch):
                   IDP_DATA_DIR=tmp_path / "data")
 
     def run(*args, ok=True):
-        result = run_idp(env, *args)
-        if ok:
-            assert result.exit_code == 0, result.output
-        else:
-            assert result.exit_code != 0, result.output
-            assert result.exception is None or isinstance(result.exception, SystemExit), \
-                repr(result.exception)
-            assert "Traceback" not in result.output
-        return result
+        return checked_cli_result(run_idp(env, *args), ok)
 
     return run
 

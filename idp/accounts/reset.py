@@ -8,7 +8,6 @@ import re
 import time
 
 from flask import current_app
-from sqlalchemy import select
 
 from idp.accounts import audit, links, notifications, store
 from idp.accounts.identifiers import (
@@ -18,8 +17,8 @@ from idp.accounts.identifiers import (
 from idp.accounts.password_policy import password_problems
 from idp.extensions import db
 from idp.interaction.login_state import revoke_account_sessions
-from idp.models import Account, Token
-from idp.oauth.storage import revoke_family
+from idp.models import Account
+from idp.oauth.storage import revoke_account_tokens
 
 RESET = "reset"
 RESET_PATH = "/mot-de-passe-oublie/nouveau/"
@@ -122,10 +121,7 @@ def new_password_problems(account: Account, form) -> dict[str, str]:
 
 def revoke_everything(account_id: int) -> None:
     """End the account's refresh tokens (every grant) and browser sessions."""
-    families = db.session.scalars(select(Token.family_id).where(
-        Token.account_id == account_id, Token.revoked_at.is_(None)).distinct()).all()
-    for family in families:
-        revoke_family(family)
+    revoke_account_tokens(account_id)
     revoke_account_sessions(account_id)
 
 

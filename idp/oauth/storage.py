@@ -78,9 +78,7 @@ def report_code_replay(code_id: int) -> None:
     now = int(time.time())
     db.session.execute(update(AuthorizationCode).where(AuthorizationCode.id == code_id)
                        .values(replayed_at=now))
-    db.session.execute(update(Token).where(Token.code_id == code_id, Token.revoked_at.is_(None))
-                       .values(revoked_at=now))
-    db.session.commit()
+    _revoke(Token.code_id == code_id)
 
 
 def save_token(token: dict, *, client_id: str, account_id: int, scope: str, settings,
@@ -153,12 +151,29 @@ def find_any(value: str) -> Token | None:
         (Token.access_token_hash == h) | (Token.refresh_token_hash == h)))
 
 
+def _revoke(*criteria) -> None:
+    """Revoke the live tokens matching ``criteria``, and commit.
+
+    The rows are locked in id order first: revocations of one family by concurrent replays
+    (and a rotation holding its row) then queue instead of deadlocking, whatever order the
+    database would otherwise update them in.
+    """
+    ids = db.session.scalars(select(Token.id).where(*criteria, Token.revoked_at.is_(None))
+                             .order_by(Token.id).with_for_update()).all()
+    if ids:
+        db.session.execute(update(Token).where(Token.id.in_(ids))
+                           .values(revoked_at=int(time.time())))
+    db.session.commit()
+
+
 def revoke_family(family_id: str) -> None:
     """Revoke every token of a grant: access and refresh, past and present."""
-    db.session.execute(update(Token).where(Token.family_id == family_id,
-                                           Token.revoked_at.is_(None))
-                       .values(revoked_at=int(time.time())))
-    db.session.commit()
+    _revoke(Token.family_id == family_id)
+
+
+def revoke_account_tokens(account_id: int) -> None:
+    """Revoke every token of an account (every grant), e.g. after a password reset."""
+    _revoke(Token.account_id == account_id)
 
 
 def revoke_access(row: Token) -> None:
@@ -170,7 +185,4 @@ def revoke_access(row: Token) -> None:
 
 def revoke_account_sessions_tokens(account_id: int, sid: str) -> None:
     """Revoke the tokens issued from one login session (RP-initiated logout)."""
-    db.session.execute(update(Token).where(Token.account_id == account_id, Token.sid == sid,
-                                           Token.revoked_at.is_(None))
-                       .values(revoked_at=int(time.time())))
-    db.session.commit()
+    _revoke(Token.account_id == account_id, Token.sid == sid)

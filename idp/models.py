@@ -157,6 +157,8 @@ class AuthorizationCode(db.Model, OAuthCodeMixin):
     # Set when someone presents the code again (the tokens issued from it are revoked).
     replayed_at: Mapped[int | None] = mapped_column(Integer)
 
+    account: Mapped[Account] = relationship()
+
 
 class Token(db.Model, OAuthTokenMixin):
     """One access token and its refresh token; rotation links rows of a family.

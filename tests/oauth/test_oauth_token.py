@@ -235,3 +235,46 @@ def test_get_on_token_endpoint_is_405(oidc, issued):
     assert token_response(oidc, client_id, secret, code, verifier).status_code == 200
 
 
+
+
+def _statements_of(app, request) -> list[str]:
+    """The SQL statements ``request()`` sends, first word and table, e.g. 'SELECT clients'."""
+    import re
+
+    from sqlalchemy import event
+
+    from idp.extensions import db
+
+    seen: list[str] = []
+
+    def remember(conn, cursor, statement, parameters, context, executemany):
+        verb = statement.split(None, 1)[0].upper()
+        table = re.search(r"\b(?:FROM|INTO|UPDATE)\s+\"?(\w+)", statement, re.I)
+        seen.append(f"{verb} {table.group(1) if table else ''}".strip())
+
+    with app.app_context():
+        engine = db.engine
+    event.listen(engine, "before_cursor_execute", remember)
+    try:
+        response = request()
+    finally:
+        event.remove(engine, "before_cursor_execute", remember)
+    assert response.status_code == 200, response.get_json()
+    return seen
+
+
+def test_code_exchange_and_refresh_read_each_row_once(oidc, rp):
+    """No N+1: the client, the code or token row with its account in one query, the claim,
+    the new token row; nothing read twice, no account query of its own, no key loading."""
+    client_id, secret = rp
+    # The first exchange loads the signing keys (kept in memory, refreshed in the background).
+    first = oidc.tokens(client_id, secret)
+    query, verifier = oidc.code_flow(client_id)
+    exchange = _statements_of(oidc.app, lambda: oidc.exchange(client_id, secret, query["code"],
+                                                              verifier))
+    assert exchange == ["SELECT clients", "SELECT authorization_codes",
+                        "UPDATE authorization_codes", "INSERT tokens"], exchange
+    refresh = _statements_of(oidc.app, lambda: oidc.refresh(client_id, secret,
+                                                            first["refresh_token"]))
+    assert refresh == ["SELECT clients", "SELECT tokens", "UPDATE tokens", "INSERT tokens"], \
+        refresh

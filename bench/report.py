@@ -64,9 +64,18 @@ def _fmt(value: float | None, digits: int = 0) -> str:
     return "–" if value is None else f"{value:,.{digits}f}".replace(",", " ")
 
 
-def _scaling(results: dict) -> dict[str, dict[str, float]]:
-    return {key: {w: _median(runs, "rps") for w, runs in by_workers.items()}
-            for key, by_workers in results["scaling"].items()}
+def _pct(value: float | None) -> str:
+    return "–" if value is None else f"{value:.0%}"
+
+
+def _ceiling(busy: float | None) -> str:
+    return "–" if not busy else f"{1 / busy:.2f} ×"
+
+
+def _scaling(results: dict, key: str = "rps") -> dict[str, dict[str, float | None]]:
+    """{server: {workers: median of ``key``}} of the workers runs."""
+    return {server: {w: _median(runs, key) for w, runs in by_workers.items()}
+            for server, by_workers in results["scaling"].items()}
 
 
 def targets(results: dict) -> list[tuple[str, str, bool]]:
@@ -190,14 +199,21 @@ def markdown(results: dict) -> str:
             "Every password login costs one Argon2 verification, every code exchange and "
             "refresh one RS256 signature (the ID token): these are the ceilings of those paths "
             "per core.", "", "### Workers (token endpoint, authorization_code)", "",
-            "| Server | " + " | ".join(f"{w} worker(s) req/s" for w in
-                                      results["scaling"]["ours"]) + " | gain |",
-            "| --- |" + " ---: |" * (len(results["scaling"]["ours"]) + 1)]
+            "| Server | " + " | ".join(f"{w} worker(s) req/s (machine busy)" for w in
+                                      results["scaling"]["ours"]) + " | gain | ceiling |",
+            "| --- |" + " ---: |" * (len(results["scaling"]["ours"]) + 2)]
+    busy = _scaling(results, "machine_busy")
     for key, by_workers in _scaling(results).items():
         values = list(by_workers.values())
+        shares = list(busy[key].values())
         name = "idp" if key == "ours" else "node-oidc-provider"
-        out.append(f"| {name} | " + " | ".join(_fmt(x) for x in values)
-                   + f" | {values[-1] / values[0]:.2f} × |")
+        out.append(f"| {name} | " + " | ".join(f"{_fmt(x)} ({_pct(b)})" for x, b in
+                                               zip(values, shares, strict=True))
+                   + f" | {values[-1] / values[0]:.2f} × | {_ceiling(shares[0])} |")
+    out += ["", "*Machine busy*: share of all cores in use during the run (servers, store and "
+            "load generator together). *Ceiling*: the most a second worker could add if every "
+            "idle cycle of the one-worker run went to requests at the same cost, "
+            "1 / (machine busy with one worker)."]
     out += ["", "## Targets", "", "| Target | Measured | Met |", "| --- | ---: | :---: |"]
     out += [f"| {t} | {m} | {'yes' if ok else '**no**'} |" for t, m, ok in targets(results)]
     out += ["", ANALYSIS.read_text().strip(), ""]

@@ -105,6 +105,14 @@ class ScratchDatabase:
             conn.execute(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)')
 
 
+def machine_cpu() -> tuple[float, float]:
+    """(busy, total) CPU seconds of the whole machine since boot, all cores (/proc/stat)."""
+    fields = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    # user nice system idle iowait irq softirq steal [guest guest_nice, already in user/nice]
+    total = sum(fields[:8])
+    return (total - fields[3] - fields[4]) / CLOCK_TICKS, total / CLOCK_TICKS
+
+
 def _stat(pid: str) -> tuple[str, int, float] | None:
     """(command name, parent pid, CPU seconds) of a process, None once it is gone."""
     try:

@@ -40,12 +40,18 @@ def test_smoke_mode_runs_every_scenario_on_both_servers_without_errors(tmp_path)
         if name in ("token_code", "token_refresh", "login"):
             assert entry["ours"][0]["per_core"] > 0, (name, entry["ours"])
     assert set(results["scaling"]) == {"ours", "peer"}
+    for side, by_workers in results["scaling"].items():
+        for runs in by_workers.values():
+            # The machine was never idle during a measurement, nor busier than all its cores.
+            assert all(0 < run["machine_busy"] <= 1 for run in runs), (side, runs)
     for side in ("ours", "peer"):
         assert results["bounds"][side]["argon2_per_core"] > 0
         assert results["bounds"][side]["rs256_per_core"] > 0
     # The report renders from these figures (the real one comes from a full run).
     from bench import report
 
-    assert "| Full login flow" in report.markdown(results)
+    markdown = report.markdown(results)
+    assert "| Full login flow" in markdown
+    assert "worker(s) req/s (machine busy)" in markdown
     report.chart(results, tmp_path / "chart.png")
     assert (tmp_path / "chart.png").stat().st_size > 10_000

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import requests
 from bench_support import postgres_server_url, require_programs
 
@@ -9,6 +11,13 @@ from bench import ours
 from bench.flows import full_login
 from bench.scenarios import make_tokens
 from bench.services import PrivateRedis, ScratchDatabase
+
+
+def _listening_sockets(port: int) -> int:
+    """How many TCP sockets listen on 127.0.0.1:``port`` (/proc/net/tcp, state 0A)."""
+    local = f"0100007F:{port:04X}"
+    rows = [line.split() for line in Path("/proc/net/tcp").read_text().splitlines()[1:]]
+    return sum(1 for row in rows if row[1] == local and row[3] == "0A")
 
 
 def test_gunicorn_serves_discovery_jwks_login_and_refresh(tmp_path):
@@ -21,6 +30,8 @@ def test_gunicorn_serves_discovery_jwks_login_and_refresh(tmp_path):
         ours.migrate(env)
         target = ours.seed(env, users=1)
         server = ours.OurServer(env, target, workers=2, log=tmp_path / "gunicorn.log")
+        # One listening socket per worker (reuse_port): the kernel spreads connections.
+        assert _listening_sockets(server.port) == 2
 
         discovery = requests.get(server.url + "/.well-known/openid-configuration", timeout=10)
         assert discovery.status_code == 200

@@ -10,6 +10,7 @@ from authlib.oauth2.rfc6750 import BearerTokenValidator
 from authlib.oauth2.rfc7009 import RevocationEndpoint
 from authlib.oauth2.rfc7662 import IntrospectionEndpoint
 from flask import Flask, current_app
+from sqlalchemy import bindparam, select
 
 from idp.extensions import db
 from idp.models import Client
@@ -34,11 +35,15 @@ class IdpAuthorizationServer(AuthorizationServer):
         return super().create_oauth2_request(request)
 
 
+# Built once (see idp.oauth.storage): every token request looks its client up.
+_CLIENT = select(Client).where(Client.client_id == bindparam("client_id"))
+
+
 def query_client(client_id: str) -> Client | None:
     """The registered client with this id."""
     if not client_id or len(client_id) > 64:
         return None
-    return db.session.scalar(db.select(Client).where(Client.client_id == client_id))
+    return db.session.scalar(_CLIENT, {"client_id": client_id})
 
 
 def save_token(token: dict, request) -> None:

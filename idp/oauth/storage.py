@@ -10,7 +10,7 @@ import hashlib
 import secrets
 import time
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.orm import joinedload
 
 from idp.extensions import db
@@ -28,6 +28,9 @@ _BY_REFRESH = _TOKEN_WITH_ACCOUNT.where(Token.refresh_token_hash == bindparam("t
 _BY_ACCESS = _TOKEN_WITH_ACCOUNT.where(Token.access_token_hash == bindparam("token_hash"))
 _BY_ANY = _TOKEN_WITH_ACCOUNT.where((Token.access_token_hash == bindparam("token_hash"))
                                     | (Token.refresh_token_hash == bindparam("token_hash")))
+# A table (Core) INSERT: the ORM's unit of work cost as much as the rest of the storage work
+# of a token request, for a row the request never changes again.
+_INSERT_TOKEN = insert(Token.__table__).returning(_tokens.id)
 # The claims are table (Core) UPDATEs: they change one column of a row no later code of the
 # request reads back, so the ORM's bookkeeping of loaded objects would be wasted work.
 _CLAIM_CODE = (update(AuthorizationCode.__table__)
@@ -111,7 +114,7 @@ def save_token(token: dict, *, client_id: str, account_id: int, scope: str, sett
         family_id, absolute = secrets.token_hex(16), now + settings.refresh_absolute_ttl
         code_id = code.id
     refresh = token.get("refresh_token")
-    row = Token(
+    values = dict(
         family_id=family_id, client_id=client_id, account_id=account_id, code_id=code_id,
         scope=scope, access_token_hash=digest(token["access_token"]),
         refresh_token_hash=digest(refresh) if refresh else None, issued_at=now,
@@ -119,10 +122,13 @@ def save_token(token: dict, *, client_id: str, account_id: int, scope: str, sett
         refresh_expires_at=absolute if refresh else None,
         refresh_idle_expires_at=min(absolute, now + settings.refresh_idle_ttl) if refresh else None,
         auth_time=source.auth_time, acr=source.acr, amr=list(source.amr or []), sid=source.sid)
-    db.session.add(row)
+    values["id"] = db.session.scalar(_INSERT_TOKEN, values)
     # Commits the claim of the code or refresh token too. A rival redemption sees the code
     # used only from this commit on, so the tokens it then revokes include these.
     db.session.commit()
+    # The saved row as an object outside the session (the ID token is built from it).
+    row = Token(**values)
+    row.account = source.account
     return row
 
 

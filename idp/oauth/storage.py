@@ -28,9 +28,10 @@ _BY_REFRESH = _TOKEN_WITH_ACCOUNT.where(Token.refresh_token_hash == bindparam("t
 _BY_ACCESS = _TOKEN_WITH_ACCOUNT.where(Token.access_token_hash == bindparam("token_hash"))
 _BY_ANY = _TOKEN_WITH_ACCOUNT.where((Token.access_token_hash == bindparam("token_hash"))
                                     | (Token.refresh_token_hash == bindparam("token_hash")))
-# A table (Core) INSERT: the ORM's unit of work cost as much as the rest of the storage work
-# of a token request, for a row the request never changes again.
+# Table (Core) INSERTs: the ORM's unit of work cost as much as the rest of the storage work
+# of a token request, for rows the request never changes again.
 _INSERT_TOKEN = insert(Token.__table__).returning(_tokens.id)
+_INSERT_CODE = insert(AuthorizationCode.__table__)
 # The claims are table (Core) UPDATEs: they change one column of a row no later code of the
 # request reads back, so the ORM's bookkeeping of loaded objects would be wasted work.
 _CLAIM_CODE = (update(AuthorizationCode.__table__)
@@ -62,11 +63,12 @@ def new_token_value() -> str:
 def save_code(code: str, *, client_id: str, login, redirect_uri: str, scope: str,
               nonce: str | None, challenge: str, challenge_method: str, ttl: int) -> None:
     """Store a new authorization code for ``login`` (a LoginState)."""
-    db.session.add(AuthorizationCode(
+    db.session.execute(_INSERT_CODE, dict(
         code_hash=digest(code), client_id=client_id, account_id=login.account_id,
         redirect_uri=redirect_uri, scope=scope, nonce=nonce, code_challenge=challenge,
         code_challenge_method=challenge_method, auth_time=login.auth_time, acr=login.acr,
-        amr=list(login.amr), sid=login.sid, expires_at=int(time.time()) + ttl))
+        amr=list(login.amr), sid=login.sid, expires_at=int(time.time()) + ttl,
+        used_at=None, replayed_at=None))
     db.session.commit()
 
 

@@ -19,9 +19,8 @@ from pathlib import Path
 
 from bench import bounds, ours, peer, report
 from bench.scenarios import PREP_THREADS, make_tokens, measure, scenarios
-from bench.services import PrivateRedis, ScratchDatabase
+from bench.services import CORES, PrivateRedis, ScratchDatabase
 
-CORES = len(os.sched_getaffinity(0))
 DEFAULT_DATABASE = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 
 

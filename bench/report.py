@@ -210,10 +210,10 @@ def markdown(results: dict) -> str:
         out.append(f"| {name} | " + " | ".join(f"{_fmt(x)} ({_pct(b)})" for x, b in
                                                zip(values, shares, strict=True))
                    + f" | {values[-1] / values[0]:.2f} × | {_ceiling(shares[0])} |")
-    out += ["", "*Machine busy*: share of all cores in use during the run (servers, store and "
-            "load generator together). *Ceiling*: the most a second worker could add if every "
-            "idle cycle of the one-worker run went to requests at the same cost, "
-            "1 / (machine busy with one worker)."]
+    out += ["", "*Machine busy*: CPU time of the server, its store and the load generator over "
+            "the measured seconds, as a share of all cores. *Ceiling*: the most a second "
+            "worker could add if every idle cycle of the one-worker run went to requests at "
+            "the same cost, 1 / (machine busy with one worker)."]
     out += ["", "## Targets", "", "| Target | Measured | Met |", "| --- | ---: | :---: |"]
     out += [f"| {t} | {m} | {'yes' if ok else '**no**'} |" for t, m, ok in targets(results)]
     out += ["", ANALYSIS.read_text().strip(), ""]

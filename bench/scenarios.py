@@ -15,7 +15,7 @@ from pathlib import Path
 import requests
 
 from bench.flows import REDIRECT_URI, Browser, FlowError, Target, exchange, full_login
-from bench.services import cpu_seconds, machine_cpu
+from bench.services import CORES, cpu_seconds, load_generator_cpu
 
 # Threads of the Python driver preparing codes and tokens (not measured); each needs an account.
 PREP_THREADS = 8
@@ -168,17 +168,18 @@ def measure(scenario: Scenario, server, node_dir: Path, store_pids: list[int],
     items = [] if scenario.kind == "login" else material(scenario, target)
     app0 = cpu_seconds([server.process.pid])
     store0 = cpu_seconds(store_pids, store_names)
-    busy0, total0 = machine_cpu()
+    load0 = load_generator_cpu()
     if scenario.kind == "login":
         result = _login_flows(scenario, target, max_seconds)
     else:
         result = _autocannon(scenario, target, node_dir, items, max_seconds)
     result["cpu_app_s"] = cpu_seconds([server.process.pid]) - app0
     result["cpu_store_s"] = cpu_seconds(store_pids, store_names) - store0
-    busy1, total1 = machine_cpu()
-    # Share of the whole machine (every core) kept busy, load generator included: how much
-    # room was left for more workers.
-    result["machine_busy"] = (busy1 - busy0) / (total1 - total0) if total1 > total0 else None
+    result["cpu_load_s"] = load_generator_cpu() - load0
+    # Share of the machine's cores that the server, its store and the load generator kept
+    # busy during the measured seconds: how much room was left for more workers.
+    used = result["cpu_app_s"] + result["cpu_store_s"] + result["cpu_load_s"]
+    result["machine_busy"] = min(1.0, used / (CORES * result["seconds"]))
     cpu = result["cpu_app_s"] + result["cpu_store_s"]
     result["per_core"] = result["requests"] / cpu if cpu > 0 else None
     return result

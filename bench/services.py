@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import resource
 import secrets
 import shutil
 import socket
@@ -14,6 +15,7 @@ from pathlib import Path
 import psycopg
 
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+CORES = len(os.sched_getaffinity(0))
 
 
 def free_port() -> int:
@@ -105,12 +107,11 @@ class ScratchDatabase:
             conn.execute(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)')
 
 
-def machine_cpu() -> tuple[float, float]:
-    """(busy, total) CPU seconds of the whole machine since boot, all cores (/proc/stat)."""
-    fields = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
-    # user nice system idle iowait irq softirq steal [guest guest_nice, already in user/nice]
-    total = sum(fields[:8])
-    return (total - fields[3] - fields[4]) / CLOCK_TICKS, total / CLOCK_TICKS
+def load_generator_cpu() -> float:
+    """CPU seconds used so far by the load generators: this process (the Python driver of
+    the login flow) and its finished children (autocannon runs)."""
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return time.process_time() + children.ru_utime + children.ru_stime
 
 
 def _stat(pid: str) -> tuple[str, int, float] | None:

@@ -67,8 +67,7 @@ def save_code(code: str, *, client_id: str, login, redirect_uri: str, scope: str
         code_hash=digest(code), client_id=client_id, account_id=login.account_id,
         redirect_uri=redirect_uri, scope=scope, nonce=nonce, code_challenge=challenge,
         code_challenge_method=challenge_method, auth_time=login.auth_time, acr=login.acr,
-        amr=list(login.amr), sid=login.sid, expires_at=int(time.time()) + ttl,
-        used_at=None, replayed_at=None))
+        amr=list(login.amr), sid=login.sid, expires_at=int(time.time()) + ttl))
     db.session.commit()
 
 

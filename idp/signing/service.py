@@ -156,13 +156,18 @@ class KeyService:
         """
         return self.jwks_max_age + self.refresh_seconds
 
-    def _new_record(self, alg: str, state: str, now: float, private=None,
-                    source: str = "generated", kid: str | None = None) -> KeyRecord:
+    def _new_record(self, alg: str, state: str, private=None, source: str = "generated",
+                    kid: str | None = None) -> KeyRecord:
         private = private if private is not None else material.generate(alg)
         material.check_alg(private, alg)
+        pem = material.to_pem(private, self.passphrase)
+        # Stamped once the key exists, just before it is written: the publication delay counts
+        # from when relying parties can see it, and generating (and encrypting) an RSA key
+        # takes up to a second or more. Stamped before, a key could sign that long too early.
+        now = self.clock()
         return KeyRecord(kid=kid or material.new_kid(private), alg=alg, state=state,
                          created_at=now, activated_at=int(now) if state == CURRENT else None,
-                         source=source, pem=material.to_pem(private, self.passphrase))
+                         source=source, pem=pem)
 
     def _retire(self, record: KeyRecord, now: float) -> KeyRecord:
         # Published until every token it signed has expired and every cached JWKS is fresh.
@@ -174,9 +179,8 @@ class KeyService:
         with self.store.transaction() as tx:
             if tx.records:
                 return
-            now = self.clock()
-            tx.put(self._new_record(material.DEFAULT_ALG, CURRENT, now))
-            tx.put(self._new_record(material.DEFAULT_ALG, NEXT, now))
+            tx.put(self._new_record(material.DEFAULT_ALG, CURRENT))
+            tx.put(self._new_record(material.DEFAULT_ALG, NEXT))
         if created is not None:
             created.append(f"signing keys ({material.DEFAULT_ALG}, current and next) in "
                            f"{getattr(self.store, 'directory', 'the database')}")
@@ -196,7 +200,7 @@ class KeyService:
                     and (current.activated_at or current.created_at) >= due_before:
                 return {"rotated": False, "reason": "not due"}
             if nxt is None:
-                tx.put(self._new_record(alg, NEXT, now))
+                tx.put(self._new_record(alg, NEXT))
                 return {"rotated": False, "reason": "no next key: one was published; rotate again "
                         f"in {self.jwks_max_age} s"}
             age = now - nxt.created_at
@@ -208,7 +212,7 @@ class KeyService:
             tx.put(nxt.evolve(state=CURRENT, activated_at=int(now)))
             if current is not None:
                 tx.put(self._retire(current, now))
-            new_next = self._new_record(alg, NEXT, now)
+            new_next = self._new_record(alg, NEXT)
             tx.put(new_next)
         self._checked_at = 0.0
         log.info("signing key rotation %s: %s is current, %s is next", alg, nxt.kid, new_next.kid)
@@ -227,9 +231,9 @@ class KeyService:
             if record.state == CURRENT:
                 nxt = next((r for r in tx.records if r.alg == record.alg and r.state == NEXT), None)
                 promoted = (nxt.evolve(state=CURRENT, activated_at=int(now)) if nxt
-                            else self._new_record(record.alg, CURRENT, now))
+                            else self._new_record(record.alg, CURRENT))
                 tx.put(promoted)
-                tx.put(self._new_record(record.alg, NEXT, now))
+                tx.put(self._new_record(record.alg, NEXT))
         self._checked_at = 0.0
         return {"retired": kid, "current": promoted.kid if promoted else None}
 
@@ -253,7 +257,7 @@ class KeyService:
         with self.store.transaction() as tx:
             if any(r.alg == alg and r.state == NEXT for r in tx.records):
                 raise RotationRefused(f"there is already a next key for {alg}")
-            record = self._new_record(alg, NEXT, self.clock())
+            record = self._new_record(alg, NEXT)
             tx.put(record)
         self._checked_at = 0.0
         return {"next": record.kid, "alg": alg}
@@ -264,7 +268,7 @@ class KeyService:
             raise RotationRefused("a kid is 1 to 64 printable ASCII characters, without spaces")
         private = material.from_import(data)
         with self.store.transaction() as tx:
-            record = self._new_record(alg, NEXT, self.clock(), private=private,
+            record = self._new_record(alg, NEXT, private=private,
                                       source="imported", kid=kid)
             if any(r.kid == record.kid for r in tx.records):
                 raise RotationRefused(f"a key with kid {record.kid} already exists")

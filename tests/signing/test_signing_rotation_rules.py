@@ -79,6 +79,31 @@ def test_publication_delay_is_counted_in_real_seconds(tmp_path):
     assert service.rotate()["current"] == published
 
 
+def test_publication_delay_counts_from_when_the_new_key_exists(tmp_path, monkeypatch):
+    """Generating a key takes time: the delay starts once it is written, not before."""
+    from idp.signing import material
+
+    clock = Clock(1_000_000.0)
+    service = KeyService(FileKeyStore(tmp_path / "keys"), passphrase=None, jwks_max_age=2,
+                         token_lifetime=300, refresh_seconds=0, clock=clock)
+    load_keys(service)
+    generate = material.generate
+
+    def slow_generate(alg):
+        key = generate(alg)
+        clock.advance(1.5)  # an RSA key under load
+        return key
+
+    monkeypatch.setattr(material, "generate", slow_generate)
+    clock.now = 1_000_010.0
+    published = service.rotate(force=True)["next"]  # written at 1_000_011.5
+    clock.now = 1_000_012.1  # 2.1 s after the rotation began, 0.6 s after the key was written
+    with pytest.raises(RotationRefused):
+        service.rotate()
+    clock.now = 1_000_013.6  # 2.1 s after the key was written
+    assert service.rotate()["current"] == published
+
+
 def test_remove_refuses_current_and_next_keys_even_forced(app):
     states = by_state(listing(app))
     service = keys_of(app)

@@ -148,7 +148,8 @@ def markdown(results: dict) -> str:
         "the load generators share these cores, on loopback.",
         f"- idp {v['idp']}: Python {v['python']}, Authlib {v['authlib']}, Flask {v['flask']}, "
         f"SQLAlchemy {v['sqlalchemy']}, psycopg {v['psycopg']}, gunicorn {v['gunicorn']} "
-        f"({s['workers']} workers × {s['threads']} threads, `deploy/gunicorn.conf.py`, gthread), "
+        f"({s['workers']} workers × {s['threads']} threads, `deploy/gunicorn.conf.py`, gthread, "
+        "a listening socket per worker), "
         f"argon2-cffi {v['argon2-cffi']}, cryptography {v['cryptography']}; "
         f"PostgreSQL {v['postgresql']} (stock settings, synchronous commit), Redis {v['redis']}.",
         f"- Peer: node-oidc-provider {v['oidc-provider']} on Node.js {v['node'].lstrip('v')}, "

@@ -176,10 +176,9 @@ def measure(scenario: Scenario, server, node_dir: Path, store_pids: list[int],
     result["cpu_app_s"] = cpu_seconds([server.process.pid]) - app0
     result["cpu_store_s"] = cpu_seconds(store_pids, store_names) - store0
     result["cpu_load_s"] = load_generator_cpu() - load0
-    # Share of the machine's cores that the server, its store and the load generator kept
-    # busy during the measured seconds: how much room was left for more workers.
-    used = result["cpu_app_s"] + result["cpu_store_s"] + result["cpu_load_s"]
-    result["machine_busy"] = min(1.0, used / (CORES * result["seconds"]))
     cpu = result["cpu_app_s"] + result["cpu_store_s"]
     result["per_core"] = result["requests"] / cpu if cpu > 0 else None
+    # Share of the machine's cores that the server, its store and the load generator kept
+    # busy during the measured seconds: how much room was left for more workers.
+    result["machine_busy"] = min(1.0, (cpu + result["cpu_load_s"]) / (CORES * result["seconds"]))
     return result

@@ -236,10 +236,6 @@ def _create_account(kind, identifiers, email, password, as_json, **fields) -> No
     print_result(out, as_json, "account created")
 
 
-
-
-
-
 @main.group()
 def cps() -> None:
     """CPS card login: test PKI and virtual card (development and tests only)."""

@@ -88,10 +88,8 @@ class TokenView:
 def _query_view(value: str) -> TokenView | None:
     if not value or len(value) > 512:
         return None
-    row = storage.find_any(value)
-    if row is None:
-        return None
-    return TokenView(row, row.refresh_token_hash == storage.digest(value))
+    found = storage.find_any(value)
+    return TokenView(*found) if found else None
 
 
 class Revocation(RevocationEndpoint):

@@ -163,9 +163,12 @@ def find_access(access_token: str) -> Token | None:
     return db.session.scalar(_BY_ACCESS, {"token_hash": digest(access_token)})
 
 
-def find_any(value: str) -> Token | None:
-    """The row of an access or a refresh token (revocation and introspection)."""
-    return db.session.scalar(_BY_ANY, {"token_hash": digest(value)})
+def find_any(value: str) -> tuple[Token, bool] | None:
+    """The row of an access or a refresh token, and whether ``value`` is the refresh token
+    (revocation and introspection)."""
+    token_hash = digest(value)
+    row = db.session.scalar(_BY_ANY, {"token_hash": token_hash})
+    return None if row is None else (row, row.refresh_token_hash == token_hash)
 
 
 def _revoke(*criteria) -> None:
